@@ -1,0 +1,188 @@
+// Package challenge makes magic-link challenges and keeps the record of the
+// outstanding ones that lives in the user's custom:authChallenge attribute.
+//
+// It is pure: no I/O beyond the random source it is given, and the time is
+// always passed in. The attribute holds only SHA-256 hashes of challenges,
+// never a challenge itself, so reading a user's attributes does not let
+// anyone sign in as that user.
+package challenge
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	// Bytes of randomness in a challenge: 256 bits, far beyond guessing even
+	// without Cognito's throttling.
+	randomBytes = 32
+	// Length of an encoded challenge (base64url without padding).
+	Length = 43
+	// MaxEntries bounds how many links can be outstanding at once; the
+	// oldest is dropped first. It keeps the attribute far below MaxValueLen.
+	MaxEntries = 10
+	// MaxValueLen is Cognito's limit for a custom attribute value.
+	MaxValueLen = 2048
+
+	version    = "v1"
+	hashDomain = "magiclinks/challenge/v1\x00"
+	hashLen    = 43 // base64url of 32 bytes
+)
+
+var (
+	// ErrMalformed means an attribute value this package did not write.
+	ErrMalformed = errors.New("challenge: malformed attribute value")
+	enc          = base64.RawURLEncoding
+)
+
+// New returns a fresh random challenge read from r (crypto/rand.Reader in
+// production).
+func New(r io.Reader) (string, error) {
+	b := make([]byte, randomBytes)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", fmt.Errorf("challenge: reading randomness: %w", err)
+	}
+	return enc.EncodeToString(b), nil
+}
+
+// entry is one outstanding link: the hash of its challenge and its lifetime,
+// in whole Unix seconds as stored.
+type entry struct {
+	hash    [32]byte
+	issued  int64
+	expires int64
+}
+
+// Set is the outstanding challenges of one user. The zero value is empty.
+type Set struct {
+	entries []entry
+}
+
+func hash(challenge string) [32]byte {
+	return sha256.Sum256([]byte(hashDomain + challenge))
+}
+
+// Parse reads an attribute value. An empty value is an empty set.
+func Parse(value string) (Set, error) {
+	if value == "" {
+		return Set{}, nil
+	}
+	if len(value) > MaxValueLen {
+		return Set{}, fmt.Errorf("%w: longer than %d", ErrMalformed, MaxValueLen)
+	}
+	fields := strings.Split(value, " ")
+	if fields[0] != version {
+		return Set{}, fmt.Errorf("%w: unknown version", ErrMalformed)
+	}
+	var s Set
+	for _, f := range fields[1:] {
+		h, rest, ok1 := strings.Cut(f, ".")
+		iss, exp, ok2 := strings.Cut(rest, ".")
+		if !ok1 || !ok2 || len(h) != hashLen {
+			return Set{}, fmt.Errorf("%w: bad entry", ErrMalformed)
+		}
+		var e entry
+		if n, err := enc.Decode(e.hash[:], []byte(h)); err != nil || n != len(e.hash) {
+			return Set{}, fmt.Errorf("%w: bad hash", ErrMalformed)
+		}
+		var err1, err2 error
+		e.issued, err1 = strconv.ParseInt(iss, 10, 64)
+		e.expires, err2 = strconv.ParseInt(exp, 10, 64)
+		if err1 != nil || err2 != nil || e.issued < 0 || e.expires < e.issued {
+			return Set{}, fmt.Errorf("%w: bad time", ErrMalformed)
+		}
+		s.entries = append(s.entries, e)
+	}
+	if len(s.entries) > MaxEntries {
+		return Set{}, fmt.Errorf("%w: too many entries", ErrMalformed)
+	}
+	return s, nil
+}
+
+// String encodes the set as an attribute value; an empty set encodes as the
+// bare version marker so that "consumed" is a value Cognito will store.
+func (s Set) String() string {
+	var b strings.Builder
+	b.WriteString(version)
+	for _, e := range s.entries {
+		b.WriteByte(' ')
+		b.WriteString(enc.EncodeToString(e.hash[:]))
+		b.WriteByte('.')
+		b.WriteString(strconv.FormatInt(e.issued, 10))
+		b.WriteByte('.')
+		b.WriteString(strconv.FormatInt(e.expires, 10))
+	}
+	return b.String()
+}
+
+// Len is the number of entries, expired ones included.
+func (s Set) Len() int { return len(s.entries) }
+
+// Live returns the set without the entries expired at now.
+func (s Set) Live(now time.Time) Set {
+	t := now.Unix()
+	out := Set{entries: make([]entry, 0, len(s.entries))}
+	for _, e := range s.entries {
+		if t < e.expires {
+			out.entries = append(out.entries, e)
+		}
+	}
+	return out
+}
+
+// Add returns a new set holding challenge, valid from now for ttl, with the
+// expired entries dropped and, past MaxEntries, the oldest ones too. The
+// receiver is not changed.
+func (s Set) Add(challenge string, now time.Time, ttl time.Duration) Set {
+	out := s.Live(now)
+	out.entries = append(out.entries, entry{
+		hash:    hash(challenge),
+		issued:  now.Unix(),
+		expires: now.Add(ttl).Unix(),
+	})
+	slices.SortStableFunc(out.entries, func(a, b entry) int { return int(a.issued - b.issued) })
+	if n := len(out.entries); n > MaxEntries {
+		out.entries = out.entries[n-MaxEntries:]
+	}
+	return out
+}
+
+// LastIssued is when the newest live entry was issued.
+func (s Set) LastIssued(now time.Time) (time.Time, bool) {
+	var last int64 = -1
+	for _, e := range s.Live(now).entries {
+		last = max(last, e.issued)
+	}
+	if last < 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(last, 0), true
+}
+
+// Verify reports whether answer is the challenge of an entry that is live at
+// now. Every entry is compared, in constant time, whatever matches, so the
+// time taken says nothing about which entry or how much of it matched.
+func (s Set) Verify(answer string, now time.Time) bool {
+	if len(answer) != Length {
+		return false
+	}
+	h := hash(answer)
+	t := now.Unix()
+	match := 0
+	for _, e := range s.entries {
+		live := 0
+		if t < e.expires {
+			live = 1
+		}
+		match |= subtle.ConstantTimeCompare(h[:], e.hash[:]) & live
+	}
+	return match == 1
+}

@@ -1,0 +1,156 @@
+// Package config reads the function's configuration from the environment
+// (DESIGN.md "Contract: configuration") and validates all of it at once, so a
+// misconfigured deployment fails at init naming every bad variable instead of
+// half-working.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SignUp says what POST /login does for an address with no account.
+type SignUp string
+
+const (
+	SignUpOff  SignUp = "off"  // unknown addresses get nothing
+	SignUpAuto SignUp = "auto" // unknown addresses get an account and a link
+)
+
+// Config is the validated configuration.
+type Config struct {
+	UserPoolID       string
+	UserPoolClientID string // optional for the triggers; the sign-in page needs it
+	EmailFrom        string
+	SESConfigSet     string // optional SES configuration set
+	SignInURL        string
+	LinkTTL          time.Duration
+	ResendInterval   time.Duration
+	SignUp           SignUp
+	MaxAttempts      int
+	AllowedOrigins   []string
+	// CognitoEndpoint is the Cognito user-pool endpoint the browser calls; empty
+	// means the regional AWS one, which the caller derives from the region.
+	CognitoEndpoint string
+}
+
+// Limits keep values inside what Cognito and the link format can carry.
+const (
+	MinLinkTTL     = time.Minute
+	MaxLinkTTL     = 24 * time.Hour
+	MaxMaxAttempts = 10
+)
+
+// ErrInvalid wraps every configuration problem.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Load reads and validates the configuration through getenv (os.Getenv in
+// production, a map in tests). All problems are reported together.
+func Load(getenv func(string) string) (Config, error) {
+	var problems []string
+	bad := func(name, format string, args ...any) {
+		problems = append(problems, name+": "+fmt.Sprintf(format, args...))
+	}
+	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	required := func(name string) string {
+		v := get(name)
+		if v == "" {
+			bad(name, "required")
+		}
+		return v
+	}
+	duration := func(name string, def time.Duration, min, max time.Duration) time.Duration {
+		v := get(name)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			bad(name, "not a Go duration (e.g. 15m): %q", v)
+			return def
+		}
+		if d < min || d > max {
+			bad(name, "must be between %s and %s, got %s", min, max, d)
+		}
+		return d
+	}
+
+	c := Config{
+		UserPoolID:       required("USER_POOL_ID"),
+		UserPoolClientID: get("USER_POOL_CLIENT_ID"),
+		EmailFrom:        required("EMAIL_FROM"),
+		SESConfigSet:     get("SES_CONFIGURATION_SET"),
+		SignInURL:        required("SIGN_IN_URL"),
+		LinkTTL:          duration("LINK_TTL", 15*time.Minute, MinLinkTTL, MaxLinkTTL),
+		ResendInterval:   duration("RESEND_INTERVAL", time.Minute, 0, time.Hour),
+		CognitoEndpoint:  get("COGNITO_ENDPOINT"),
+	}
+
+	if c.EmailFrom != "" {
+		if _, err := mail.ParseAddress(c.EmailFrom); err != nil {
+			bad("EMAIL_FROM", "not an address like \"Example <no-reply@example.com>\"")
+		}
+	}
+	var signInOrigin string
+	if c.SignInURL != "" {
+		u, err := url.Parse(c.SignInURL)
+		switch {
+		case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+			bad("SIGN_IN_URL", "must be an absolute http(s) URL")
+		case u.Fragment != "" || strings.Contains(c.SignInURL, "#"):
+			bad("SIGN_IN_URL", "must not have a fragment: the link adds its own")
+		default:
+			signInOrigin = u.Scheme + "://" + u.Host
+		}
+	}
+	if c.CognitoEndpoint != "" {
+		if u, err := url.Parse(c.CognitoEndpoint); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			bad("COGNITO_ENDPOINT", "must be an absolute http(s) URL")
+		}
+	}
+
+	switch v := SignUp(strings.ToLower(get("SIGN_UP"))); v {
+	case "":
+		c.SignUp = SignUpOff
+	case SignUpOff, SignUpAuto:
+		c.SignUp = v
+	default:
+		bad("SIGN_UP", "must be %q or %q, got %q", SignUpOff, SignUpAuto, string(v))
+	}
+
+	c.MaxAttempts = 3
+	if v := get("MAX_ATTEMPTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxMaxAttempts {
+			bad("MAX_ATTEMPTS", "must be a whole number from 1 to %d, got %q", MaxMaxAttempts, v)
+		} else {
+			c.MaxAttempts = n
+		}
+	}
+
+	if v := get("ALLOWED_ORIGINS"); v != "" {
+		for _, o := range strings.Split(v, ",") {
+			o = strings.TrimRight(strings.TrimSpace(o), "/")
+			if o == "" {
+				continue
+			}
+			if u, err := url.Parse(o); err != nil || u.Host == "" || u.Path != "" || (u.Scheme != "https" && u.Scheme != "http") {
+				bad("ALLOWED_ORIGINS", "%q is not an origin like https://app.example.com", o)
+				continue
+			}
+			c.AllowedOrigins = append(c.AllowedOrigins, o)
+		}
+	} else if signInOrigin != "" {
+		c.AllowedOrigins = []string{signInOrigin}
+	}
+
+	if len(problems) > 0 {
+		return Config{}, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+	}
+	return c, nil
+}

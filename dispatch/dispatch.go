@@ -1,0 +1,156 @@
+// Package dispatch routes each Lambda invocation by the shape of its event:
+// Cognito triggers to the trigger handlers, API Gateway requests (HTTP API
+// payload 2.0 and REST API v1 proxy) to the HTTP router, anything else to an
+// error for that invocation alone. It writes the invocation's one log line.
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"magiclinks/logging"
+)
+
+// ErrUnknownEvent is returned for an event of no shape this function serves.
+var ErrUnknownEvent = errors.New("dispatch: unknown event shape")
+
+// Kind is the shape of an event.
+type Kind string
+
+const (
+	KindTrigger Kind = "cognito_trigger"
+	KindHTTPv2  Kind = "apigw_v2"
+	KindHTTPv1  Kind = "apigw_v1"
+)
+
+// Triggers handles a Cognito trigger event and returns the response event.
+type Triggers interface {
+	Handle(ctx context.Context, payload []byte) ([]byte, error)
+}
+
+// Dispatcher implements the lambda.Handler shape.
+type Dispatcher struct {
+	triggers Triggers
+	v1       *httpadapter.HandlerAdapter
+	v2       *httpadapter.HandlerAdapterV2
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// New returns a Dispatcher; log receives one line per invocation.
+func New(t Triggers, router http.Handler, log *slog.Logger) *Dispatcher {
+	return &Dispatcher{
+		triggers: t,
+		v1:       httpadapter.New(router),
+		v2:       httpadapter.NewV2(router),
+		log:      log,
+		now:      time.Now,
+	}
+}
+
+// envelope holds just the fields that tell the shapes apart.
+type envelope struct {
+	TriggerSource  *string `json:"triggerSource"`
+	Version        *string `json:"version"`
+	HTTPMethod     *string `json:"httpMethod"`
+	RequestContext *struct {
+		HTTP       *json.RawMessage `json:"http"`
+		HTTPMethod *string          `json:"httpMethod"`
+	} `json:"requestContext"`
+}
+
+// Sniff tells the kind of an event without decoding all of it.
+func Sniff(payload []byte) (Kind, error) {
+	var e envelope
+	if err := json.Unmarshal(payload, &e); err != nil {
+		return "", fmt.Errorf("%w: not a JSON object", ErrUnknownEvent)
+	}
+	switch {
+	case e.TriggerSource != nil && *e.TriggerSource != "":
+		return KindTrigger, nil
+	case e.Version != nil && *e.Version == "2.0" && e.RequestContext != nil && e.RequestContext.HTTP != nil:
+		return KindHTTPv2, nil
+	case e.HTTPMethod != nil && *e.HTTPMethod != "" && e.RequestContext != nil:
+		return KindHTTPv1, nil
+	}
+	return "", ErrUnknownEvent
+}
+
+// Invoke handles one event.
+func (d *Dispatcher) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	start := d.now()
+	ctx, line := logging.With(ctx)
+	kind, err := Sniff(payload)
+	var out []byte
+	if err == nil {
+		out, err = d.invoke(ctx, kind, payload)
+	}
+	d.logLine(ctx, start, kind, line, err)
+	return out, err
+}
+
+func (d *Dispatcher) invoke(ctx context.Context, kind Kind, payload []byte) ([]byte, error) {
+	switch kind {
+	case KindTrigger:
+		return d.triggers.Handle(ctx, payload)
+	case KindHTTPv2:
+		var req events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(payload, &req); err != nil {
+			return nil, fmt.Errorf("%w: bad HTTP API event: %v", ErrUnknownEvent, err)
+		}
+		logging.Add(ctx, slog.String("route", req.RequestContext.HTTP.Method+" "+req.RawPath))
+		resp, err := d.v2.ProxyWithContext(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("dispatch: HTTP API request: %w", err)
+		}
+		logging.Add(ctx, slog.Int("status", resp.StatusCode))
+		return json.Marshal(resp)
+	case KindHTTPv1:
+		var req events.APIGatewayProxyRequest
+		if err := json.Unmarshal(payload, &req); err != nil {
+			return nil, fmt.Errorf("%w: bad REST API event: %v", ErrUnknownEvent, err)
+		}
+		logging.Add(ctx, slog.String("route", req.HTTPMethod+" "+req.Path))
+		resp, err := d.v1.ProxyWithContext(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("dispatch: REST API request: %w", err)
+		}
+		logging.Add(ctx, slog.Int("status", resp.StatusCode))
+		return json.Marshal(resp)
+	}
+	return nil, ErrUnknownEvent
+}
+
+func (d *Dispatcher) logLine(ctx context.Context, start time.Time, kind Kind, line *logging.Line, err error) {
+	attrs := []slog.Attr{
+		slog.String("kind", string(kind)),
+		slog.Duration("duration", d.now().Sub(start)),
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		attrs = append(attrs, slog.String("requestId", lc.AwsRequestID))
+	}
+	attrs = append(attrs, line.Attrs()...)
+	level, msg := slog.LevelInfo, "invocation"
+	if err != nil {
+		level = slog.LevelError
+		if kind == "" {
+			attrs[0] = slog.String("kind", "unknown")
+		}
+		attrs = append(attrs, slog.String("error", err.Error()))
+		// Trigger errors carry a message meant for the client; the cause
+		// behind it is what an operator needs.
+		if cause := errors.Unwrap(err); cause != nil {
+			attrs = append(attrs, slog.String("cause", cause.Error()))
+		}
+	}
+	d.log.LogAttrs(ctx, level, msg, attrs...)
+}

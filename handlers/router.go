@@ -1,0 +1,75 @@
+// Package handlers is the HTTP side of the function: the routes API Gateway
+// sends to it, served by one chi router.
+package handlers
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/cors"
+
+	"magiclinks/config"
+)
+
+// Users is what the handlers need of the user pool.
+type Users interface {
+	// GetUser finds the account whose address is email; ErrUserNotFound if none.
+	GetUser(ctx context.Context, email string) (User, error)
+	// CreateUser makes an account for email that can sign in with a link
+	// only; ErrUserExists if one appeared meanwhile.
+	CreateUser(ctx context.Context, email string) (User, error)
+	// SetChallenges writes the custom:authChallenge attribute.
+	SetChallenges(ctx context.Context, username, value string) error
+}
+
+// User is an account as the handlers see it.
+type User struct {
+	Username   string
+	Enabled    bool
+	Challenges string // the custom:authChallenge attribute, "" when unset
+}
+
+// Mailer sends the link.
+type Mailer interface {
+	SendMagicLink(ctx context.Context, to, link string, ttl time.Duration) error
+}
+
+// Deps is everything the router needs; main wires the concrete values.
+type Deps struct {
+	Config config.Config
+	Users  Users
+	Mailer Mailer
+	Now    func() time.Time // time.Now in production
+	Rand   io.Reader        // crypto/rand.Reader in production
+
+	// Page and token dependencies (sign-in page issue) go below.
+}
+
+// New returns the router.
+func New(d Deps) http.Handler {
+	r := chi.NewRouter()
+	login := &loginHandler{deps: d}
+	// CORS only where a browser on another origin calls us; the middleware
+	// answers preflight requests itself.
+	r.Group(func(r chi.Router) {
+		r.Use(cors.Handler(cors.Options{
+			AllowedOrigins: d.Config.AllowedOrigins,
+			AllowedMethods: []string{http.MethodPost},
+			AllowedHeaders: []string{"Content-Type"},
+			MaxAge:         600,
+		}))
+		r.Method(http.MethodPost, "/login", handle(login.serve))
+		r.Options("/login", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	})
+	mountPages(r, d)
+	r.NotFound(handle(func(w http.ResponseWriter, r *http.Request) error {
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such route"}
+	}))
+	r.MethodNotAllowed(handle(func(w http.ResponseWriter, r *http.Request) error {
+		return &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "method not allowed on this route"}
+	}))
+	return r
+}

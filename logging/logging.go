@@ -1,0 +1,55 @@
+// Package logging carries the one log line each invocation writes: handlers
+// deep in the call add fields to it through the context, and the dispatcher
+// writes it once at the end. It also masks addresses, which must never be
+// logged whole.
+package logging
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+)
+
+type key struct{}
+
+// Line collects the fields of one invocation's log line.
+type Line struct {
+	mu    sync.Mutex
+	attrs []slog.Attr
+}
+
+// With returns a context that carries a new Line.
+func With(ctx context.Context) (context.Context, *Line) {
+	l := &Line{}
+	return context.WithValue(ctx, key{}, l), l
+}
+
+// Add appends fields to the context's line; without one it does nothing, so
+// code under test needs no setup.
+func Add(ctx context.Context, attrs ...slog.Attr) {
+	if l, ok := ctx.Value(key{}).(*Line); ok {
+		l.mu.Lock()
+		l.attrs = append(l.attrs, attrs...)
+		l.mu.Unlock()
+	}
+}
+
+// Attrs returns the collected fields.
+func (l *Line) Attrs() []slog.Attr {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]slog.Attr(nil), l.attrs...)
+}
+
+// MaskEmail keeps enough of an address to tell users apart in a log while
+// hiding it: the first letter of the local part and the domain.
+// "alice@example.com" → "a***@example.com".
+func MaskEmail(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" {
+		return "***"
+	}
+	r := []rune(local)
+	return string(r[0]) + "***@" + domain
+}

@@ -1,0 +1,109 @@
+// Command magiclinks is the whole product in one binary: deployed as one AWS
+// Lambda function it answers API Gateway requests and Cognito's custom-auth
+// triggers; run anywhere else it serves the same code on 127.0.0.1 with
+// local stand-ins for Cognito and SES (make dev).
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"magiclinks/cognito"
+	"magiclinks/config"
+	"magiclinks/dispatch"
+	"magiclinks/handlers"
+	"magiclinks/mailer"
+	"magiclinks/userpool"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "magiclinks:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr}))
+	if getenv("AWS_LAMBDA_RUNTIME_API") == "" {
+		return runLocal(ctx, args, getenv, stdout, logger)
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err // a Lambda init error naming the variables
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsOptions...)
+	if err != nil {
+		return fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	app, err := newApp(cfg, clients{
+		cognito: cip.NewFromConfig(awsCfg),
+		ses:     sesv2.NewFromConfig(awsCfg),
+		region:  awsCfg.Region,
+	}, logger)
+	if err != nil {
+		return err
+	}
+	lambda.Start(app.dispatcher)
+	return nil
+}
+
+// clients are the concrete AWS clients, made once at start.
+type clients struct {
+	cognito userpool.API
+	ses     mailer.Sender
+	region  string
+	now     func() time.Time // time.Now unless a test or the local stack sets it
+	rand    io.Reader        // crypto/rand.Reader unless a test sets it
+}
+
+type app struct {
+	dispatcher *dispatch.Dispatcher
+	router     http.Handler
+}
+
+// newApp wires the packages together; tests call it with fakes.
+func newApp(cfg config.Config, c clients, logger *slog.Logger) (*app, error) {
+	now := c.now
+	if now == nil {
+		now = time.Now
+	}
+	random := c.rand
+	if random == nil {
+		random = rand.Reader
+	}
+	pool := userpool.New(c.cognito, cfg.UserPoolID)
+	m, err := mailer.New(c.ses, cfg.EmailFrom, cfg.SESConfigSet)
+	if err != nil {
+		return nil, err
+	}
+	router := handlers.New(handlers.Deps{
+		Config: cfg,
+		Users:  pool,
+		Mailer: m,
+		Now:    now,
+		Rand:   random,
+	})
+	triggers := &cognito.Triggers{Users: pool, Now: now, MaxAttempts: cfg.MaxAttempts}
+	return &app{dispatcher: dispatch.New(triggers, router, logger), router: router}, nil
+}
+
+// awsOptions keep every AWS call bounded: Cognito waits at most 5 s for a
+// trigger, so retries and each attempt must fit well inside that.
+var awsOptions = []func(*awsconfig.LoadOptions) error{
+	awsconfig.WithRetryMaxAttempts(3),
+	awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(2 * time.Second)),
+}

@@ -1,0 +1,134 @@
+// Package userpool adapts the Cognito admin API to what the HTTP handlers and
+// the triggers need. It is the only code that knows Cognito's API shapes.
+package userpool
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"magiclinks/challenge"
+	"magiclinks/cognito"
+	"magiclinks/handlers"
+)
+
+// API is the part of the Cognito client used here; *cip.Client satisfies it.
+type API interface {
+	AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput, optFns ...func(*cip.Options)) (*cip.AdminGetUserOutput, error)
+	AdminCreateUser(ctx context.Context, in *cip.AdminCreateUserInput, optFns ...func(*cip.Options)) (*cip.AdminCreateUserOutput, error)
+	AdminSetUserPassword(ctx context.Context, in *cip.AdminSetUserPasswordInput, optFns ...func(*cip.Options)) (*cip.AdminSetUserPasswordOutput, error)
+	AdminUpdateUserAttributes(ctx context.Context, in *cip.AdminUpdateUserAttributesInput, optFns ...func(*cip.Options)) (*cip.AdminUpdateUserAttributesOutput, error)
+}
+
+var (
+	_ API            = (*cip.Client)(nil)
+	_ handlers.Users = (*Pool)(nil)
+	_ cognito.Users  = (*Pool)(nil)
+)
+
+// Pool is one user pool.
+type Pool struct {
+	api    API
+	poolID string
+}
+
+// New returns the pool poolID reached through api.
+func New(api API, poolID string) *Pool {
+	return &Pool{api: api, poolID: poolID}
+}
+
+// GetUser finds a user by address; the pool's username attribute is the
+// email, so Cognito accepts the address as Username.
+func (p *Pool) GetUser(ctx context.Context, email string) (handlers.User, error) {
+	out, err := p.api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &p.poolID, Username: &email})
+	var nf *types.UserNotFoundException
+	if errors.As(err, &nf) {
+		return handlers.User{}, handlers.ErrUserNotFound
+	}
+	if err != nil {
+		return handlers.User{}, fmt.Errorf("userpool: AdminGetUser: %w", err)
+	}
+	u := handlers.User{Username: aws.ToString(out.Username), Enabled: out.Enabled}
+	for _, a := range out.UserAttributes {
+		if aws.ToString(a.Name) == cognito.AttrChallenges {
+			u.Challenges = aws.ToString(a.Value)
+		}
+	}
+	return u, nil
+}
+
+// CreateUser makes an account that can only sign in by link: no invitation
+// mail, the address unverified until a link is used, and a random permanent
+// password nobody knows so the account is CONFIRMED and never expires as an
+// unused admin-created account would.
+func (p *Pool) CreateUser(ctx context.Context, email string) (handlers.User, error) {
+	out, err := p.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{
+		UserPoolId:    &p.poolID,
+		Username:      &email,
+		MessageAction: types.MessageActionTypeSuppress,
+		UserAttributes: []types.AttributeType{
+			{Name: aws.String("email"), Value: &email},
+			{Name: aws.String("email_verified"), Value: aws.String("false")},
+		},
+	})
+	var exists *types.UsernameExistsException
+	if errors.As(err, &exists) {
+		return handlers.User{}, handlers.ErrUserExists
+	}
+	if err != nil {
+		return handlers.User{}, fmt.Errorf("userpool: AdminCreateUser: %w", err)
+	}
+	username := email
+	if out.User != nil && out.User.Username != nil {
+		username = *out.User.Username
+	}
+	password, err := randomPassword()
+	if err != nil {
+		return handlers.User{}, err
+	}
+	if _, err := p.api.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{
+		UserPoolId: &p.poolID, Username: &username, Password: &password, Permanent: true,
+	}); err != nil {
+		return handlers.User{}, fmt.Errorf("userpool: AdminSetUserPassword: %w", err)
+	}
+	return handlers.User{Username: username, Enabled: true}, nil
+}
+
+// SetChallenges writes the hashed challenges.
+func (p *Pool) SetChallenges(ctx context.Context, username, value string) error {
+	return p.update(ctx, username, types.AttributeType{Name: aws.String(cognito.AttrChallenges), Value: &value})
+}
+
+// CompleteSignIn spends every outstanding link and verifies the address, in
+// one write so that a retry repeats the same change.
+func (p *Pool) CompleteSignIn(ctx context.Context, username string) error {
+	return p.update(ctx, username,
+		types.AttributeType{Name: aws.String(cognito.AttrChallenges), Value: aws.String(challenge.Set{}.String())},
+		types.AttributeType{Name: aws.String("email_verified"), Value: aws.String("true")},
+	)
+}
+
+func (p *Pool) update(ctx context.Context, username string, attrs ...types.AttributeType) error {
+	_, err := p.api.AdminUpdateUserAttributes(ctx, &cip.AdminUpdateUserAttributesInput{
+		UserPoolId: &p.poolID, Username: &username, UserAttributes: attrs,
+	})
+	if err != nil {
+		return fmt.Errorf("userpool: AdminUpdateUserAttributes: %w", err)
+	}
+	return nil
+}
+
+// randomPassword satisfies any password policy Cognito allows (upper, lower,
+// digit, symbol, up to 99 characters) with 256 bits nobody ever sees.
+func randomPassword() (string, error) {
+	s, err := challenge.New(rand.Reader)
+	if err != nil {
+		return "", fmt.Errorf("userpool: password: %w", err)
+	}
+	return "Aa1!" + s, nil
+}
