@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,6 +58,25 @@ type testApp struct {
 	cognito *fakeCognito
 	ses     *fakeSES
 	logs    *bytes.Buffer
+	clock   *testClock // stands at t0 until a test moves it
+}
+
+// testClock is the app's clock; flow tests move it to expire links.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 func newTestApp(t testing.TB, env map[string]string) *testApp {
@@ -81,11 +101,12 @@ func newTestApp(t testing.TB, env map[string]string) *testApp {
 	}}
 	ses := &fakeSES{recorder: rec}
 	logs := &bytes.Buffer{}
-	a, err := newApp(cfg, clients{cognito: cog, ses: ses, region: "ap-south-1", now: func() time.Time { return t0 }, rand: &countingReader{}}, slog.New(slog.NewJSONHandler(logs, nil)))
+	clock := &testClock{t: t0}
+	a, err := newApp(cfg, clients{cognito: cog, ses: ses, region: "ap-south-1", now: clock.Now, rand: &countingReader{}}, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testApp{app: a, cognito: cog, ses: ses, logs: logs}
+	return &testApp{app: a, cognito: cog, ses: ses, logs: logs, clock: clock}
 }
 
 type golden struct {

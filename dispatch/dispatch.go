@@ -110,7 +110,9 @@ func (d *Dispatcher) invoke(ctx context.Context, kind Kind, payload []byte) ([]b
 		logging.Add(ctx, slog.String("route", req.RequestContext.HTTP.Method+" "+req.RawPath))
 		resp, err := d.v2.ProxyWithContext(ctx, req)
 		if err != nil {
-			return nil, fmt.Errorf("dispatch: HTTP API request: %w", err)
+			// The adapter fails only on an event it cannot turn into a
+			// request (a bad path or base64 body): not a shape we serve.
+			return nil, fmt.Errorf("%w: HTTP API request: %w", ErrUnknownEvent, err)
 		}
 		logging.Add(ctx, slog.Int("status", resp.StatusCode))
 		return json.Marshal(resp)
@@ -122,7 +124,9 @@ func (d *Dispatcher) invoke(ctx context.Context, kind Kind, payload []byte) ([]b
 		logging.Add(ctx, slog.String("route", req.HTTPMethod+" "+req.Path))
 		resp, err := d.v1.ProxyWithContext(ctx, req)
 		if err != nil {
-			return nil, fmt.Errorf("dispatch: REST API request: %w", err)
+			// The adapter fails only on an event it cannot turn into a
+			// request (a bad path or base64 body): not a shape we serve.
+			return nil, fmt.Errorf("%w: REST API request: %w", ErrUnknownEvent, err)
 		}
 		logging.Add(ctx, slog.Int("status", resp.StatusCode))
 		return json.Marshal(resp)

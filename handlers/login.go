@@ -143,8 +143,9 @@ func ParseLogin(body []byte) (string, error) {
 	var req struct {
 		Email *string `json:"email"`
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	if err := dec.Decode(&req); err != nil || dec.More() {
+	// Unmarshal, not a Decoder: Decoder.More reports false before a stray
+	// ']' or '}', which would accept `{"email":"…"}]`.
+	if err := json.Unmarshal(body, &req); err != nil {
 		return "", &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: `the body must be a JSON object like {"email": "you@example.com"}`}
 	}
 	if req.Email == nil {
@@ -168,8 +169,8 @@ func NormalizeEmail(s string) (string, error) {
 		return "", fmt.Errorf("email must be at most %d characters", maxEmailLen)
 	}
 	for _, c := range email {
-		if unicode.IsControl(c) || unicode.IsSpace(c) {
-			return "", errors.New("email must not contain spaces or control characters")
+		if unicode.IsControl(c) || unicode.IsSpace(c) || unicode.Is(unicode.Cf, c) {
+			return "", errors.New("email must not contain spaces, control or invisible formatting characters")
 		}
 	}
 	a, err := mail.ParseAddress(email)

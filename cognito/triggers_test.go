@@ -1,0 +1,395 @@
+package cognito_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"magiclinks/challenge"
+	"magiclinks/cognito"
+)
+
+var t0 = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+
+const sub = "7d3f5a2e-9b1c-4e8a-a6d2-3c4b5e6f7a81"
+
+// fakeUsers records CompleteSignIn calls.
+type fakeUsers struct {
+	mu    sync.Mutex
+	calls []string
+	err   error
+}
+
+func (f *fakeUsers) CompleteSignIn(_ context.Context, username string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, username)
+	return f.err
+}
+
+func (f *fakeUsers) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+func newTriggers(users cognito.Users) *cognito.Triggers {
+	return &cognito.Triggers{Users: users, Now: func() time.Time { return t0 }, MaxAttempts: 3}
+}
+
+// event builds a trigger event the way Cognito sends it, with its nulls;
+// request is raw JSON so tests can put any value anywhere.
+func event(source, request string) []byte {
+	return []byte(`{"version":"1","region":"ap-south-1","userPoolId":"ap-south-1_Ex4mpl3Ab","userName":"` + sub + `",` +
+		`"callerContext":{"awsSdkVersion":"aws-sdk-unknown-unknown","clientId":"1example23456789abcdefghij"},` +
+		`"triggerSource":"` + source + `","request":` + request + `,"response":{"challengeName":null}}`)
+}
+
+// handle runs one event and returns the decoded response object.
+func handle(t *testing.T, tr *cognito.Triggers, payload []byte) map[string]any {
+	t.Helper()
+	out, err := tr.Handle(context.Background(), payload)
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	var e struct {
+		Response map[string]any `json:"response"`
+	}
+	if err := json.Unmarshal(out, &e); err != nil {
+		t.Fatalf("response is not JSON: %v\n%s", err, out)
+	}
+	return e.Response
+}
+
+func session(entries ...string) string {
+	return `[` + strings.Join(entries, ",") + `]`
+}
+
+func step(name, result string) string {
+	return `{"challengeName":"` + name + `","challengeResult":` + result + `,"challengeMetadata":null}`
+}
+
+var (
+	right = step("CUSTOM_CHALLENGE", "true")
+	wrong = step("CUSTOM_CHALLENGE", "false")
+)
+
+func TestDefine(t *testing.T) {
+	t.Parallel()
+	type want struct {
+		challenge bool // CUSTOM_CHALLENGE next
+		tokens    bool
+		fail      bool
+	}
+	challengeNext, tokens, fail := want{challenge: true}, want{tokens: true}, want{fail: true}
+	tests := map[string]struct {
+		request     string
+		maxAttempts int
+		want        want
+	}{
+		"empty session":                          {request: `{"session":[]}`, want: challengeNext},
+		"null session":                           {request: `{"session":null}`, want: challengeNext},
+		"no session":                             {request: `{}`, want: challengeNext},
+		"null request":                           {request: `null`, want: challengeNext},
+		"SRP_A arrives with result true":         {request: `{"session":` + session(step("SRP_A", "true")) + `}`, want: fail},
+		"PASSWORD_VERIFIER true":                 {request: `{"session":` + session(step("SRP_A", "true"), step("PASSWORD_VERIFIER", "true")) + `}`, want: fail},
+		"SRP_A then a right answer":              {request: `{"session":` + session(step("SRP_A", "true"), right) + `}`, want: fail},
+		"right answer after a foreign challenge": {request: `{"session":` + session(wrong, step("SMS_MFA", "true"), right) + `}`, want: fail},
+		"unnamed challenge":                      {request: `{"session":` + session(`{"challengeResult":true}`) + `}`, want: fail},
+		"lower-case name is foreign":             {request: `{"session":` + session(step("custom_challenge", "true")) + `}`, want: fail},
+		"right answer":                           {request: `{"session":` + session(right) + `}`, want: tokens},
+		"right answer after two wrong":           {request: `{"session":` + session(wrong, wrong, right) + `}`, want: tokens},
+		"one wrong":                              {request: `{"session":` + session(wrong) + `}`, want: challengeNext},
+		"two wrong":                              {request: `{"session":` + session(wrong, wrong) + `}`, want: challengeNext},
+		"three wrong":                            {request: `{"session":` + session(wrong, wrong, wrong) + `}`, want: fail},
+		"string \"true\" is not success":         {request: `{"session":` + session(step("CUSTOM_CHALLENGE", `"true"`)) + `}`, want: challengeNext},
+		"three string trues fail":                {request: `{"session":` + session(step("CUSTOM_CHALLENGE", `"true"`), step("CUSTOM_CHALLENGE", `"true"`), step("CUSTOM_CHALLENGE", `"true"`)) + `}`, want: fail},
+		"1 is not success":                       {request: `{"session":` + session(step("CUSTOM_CHALLENGE", `1`)) + `}`, want: challengeNext},
+		"null result is not success":             {request: `{"session":` + session(step("CUSTOM_CHALLENGE", `null`)) + `}`, want: challengeNext},
+		"session not an array":                   {request: `{"session":{"challengeName":"CUSTOM_CHALLENGE","challengeResult":true}}`, want: challengeNext},
+		"user not found, first call":             {request: `{"session":[],"userNotFound":true}`, want: challengeNext},
+		"user not found, two wrong":              {request: `{"session":` + session(wrong, wrong) + `,"userNotFound":true}`, want: challengeNext},
+		"user not found, three wrong":            {request: `{"session":` + session(wrong, wrong, wrong) + `,"userNotFound":true}`, want: fail},
+		"MAX_ATTEMPTS 1, one wrong":              {request: `{"session":` + session(wrong) + `}`, maxAttempts: 1, want: fail},
+		"MAX_ATTEMPTS 5, three wrong":            {request: `{"session":` + session(wrong, wrong, wrong) + `}`, maxAttempts: 5, want: challengeNext},
+		"MAX_ATTEMPTS 5, five wrong":             {request: `{"session":` + session(wrong, wrong, wrong, wrong, wrong) + `}`, maxAttempts: 5, want: fail},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			users := &fakeUsers{}
+			tr := newTriggers(users)
+			if tc.maxAttempts != 0 {
+				tr.MaxAttempts = tc.maxAttempts
+			}
+			r := handle(t, tr, event(cognito.SourceDefine, tc.request))
+			got := want{
+				challenge: r["challengeName"] == "CUSTOM_CHALLENGE",
+				tokens:    r["issueTokens"] == true,
+				fail:      r["failAuthentication"] == true,
+			}
+			if got != tc.want {
+				t.Errorf("response %v, want %+v", r, tc.want)
+			}
+			if !tc.want.challenge && r["challengeName"] != nil {
+				t.Errorf("challengeName = %v, want null", r["challengeName"])
+			}
+			if n := len(users.Calls()); n != 0 {
+				t.Errorf("define made %d user-pool calls", n)
+			}
+		})
+	}
+}
+
+func TestCreate(t *testing.T) {
+	t.Parallel()
+	secretAttr := challenge.Set{}.Add(strings.Repeat("s", challenge.Length), t0, time.Hour).String()
+	tests := map[string]string{
+		"known user":           `{"userAttributes":{"email":"user@example.com","custom:authChallenge":"` + secretAttr + `"},"challengeName":"CUSTOM_CHALLENGE","session":[]}`,
+		"user not found":       `{"userAttributes":{},"challengeName":"CUSTOM_CHALLENGE","session":[],"userNotFound":true}`,
+		"after a wrong answer": `{"userAttributes":{"email":"user@example.com"},"challengeName":"CUSTOM_CHALLENGE","session":` + session(wrong) + `}`,
+		"null request":         `null`,
+	}
+	var first map[string]any
+	for _, name := range []string{"known user", "user not found", "after a wrong answer", "null request"} {
+		users := &fakeUsers{}
+		r := handle(t, newTriggers(users), event(cognito.SourceCreate, tests[name]))
+		private, _ := r["privateChallengeParameters"].(map[string]any)
+		if len(private) == 0 {
+			t.Errorf("%s: privateChallengeParameters empty: Cognito rejects that", name)
+		}
+		pub, _ := json.Marshal(r["publicChallengeParameters"])
+		for _, secret := range []string{secretAttr, strings.Fields(secretAttr)[1][:20], "custom:authChallenge", "user@example.com", sub} {
+			if strings.Contains(string(pub), secret) {
+				t.Errorf("%s: public parameters %s carry %q", name, pub, secret)
+			}
+		}
+		if first == nil {
+			first = r
+		} else if !reflect.DeepEqual(r, first) {
+			t.Errorf("%s: response %v differs from a known user's %v", name, r, first)
+		}
+		if n := len(users.Calls()); n != 0 {
+			t.Errorf("%s: create made %d user-pool calls", name, n)
+		}
+	}
+}
+
+func TestVerify(t *testing.T) {
+	t.Parallel()
+	answer := strings.Repeat("a", challenge.Length)
+	otherAnswer := strings.Repeat("o", challenge.Length)
+	live := challenge.Set{}.Add(answer, t0.Add(-time.Minute), 15*time.Minute).String()
+	expired := challenge.Set{}.Add(answer, t0.Add(-15*time.Minute), 15*time.Minute).String()
+	others := challenge.Set{}.Add(otherAnswer, t0.Add(-time.Minute), 15*time.Minute).String()
+	req := func(attr, answerJSON, extra string) string {
+		return `{"userAttributes":{"email":"user@example.com","custom:authChallenge":"` + attr + `"},` +
+			`"privateChallengeParameters":{"challenge":"MAGIC_LINK"},"challengeAnswer":` + answerJSON + extra + `}`
+	}
+	q := `"` + answer + `"`
+	tests := map[string]struct {
+		request string
+		want    bool
+	}{
+		"live matching answer":                     {request: req(live, q, ""), want: true},
+		"live matching answer, userNotFound false": {request: req(live, q, `,"userNotFound":false`), want: true},
+		"wrong answer":                             {request: req(live, `"`+otherAnswer+`"`, "")},
+		"another user's answer":                    {request: req(others, q, "")},
+		"expired at exactly its expiry":            {request: req(expired, q, "")},
+		"reused (consumed attribute)":              {request: req("v1", q, "")},
+		"answer is a number":                       {request: req(live, `12345`, "")},
+		"answer is an object":                      {request: req(live, `{"answer":`+q+`}`, "")},
+		"answer is an array":                       {request: req(live, `[`+q+`]`, "")},
+		"answer is null":                           {request: req(live, `null`, "")},
+		"answer is true":                           {request: req(live, `true`, "")},
+		"answer is empty":                          {request: req(live, `""`, "")},
+		"answer with padding":                      {request: req(live, `" `+answer+`"`, "")},
+		"user not found with matching attribute":   {request: req(live, q, `,"userNotFound":true`)},
+		"missing user attributes":                  {request: `{"privateChallengeParameters":{"challenge":"MAGIC_LINK"},"challengeAnswer":` + q + `}`},
+		"null user attributes":                     {request: `{"userAttributes":null,"privateChallengeParameters":{"challenge":"MAGIC_LINK"},"challengeAnswer":` + q + `}`},
+		"attribute is not a string":                {request: `{"userAttributes":{"custom:authChallenge":7},"privateChallengeParameters":{"challenge":"MAGIC_LINK"},"challengeAnswer":` + q + `}`},
+		"seed uuid,timestamp attribute":            {request: req("3f0f8b62-4c2e-4d8e-9d1a-2b3c4d5e6f70,1773100500000", `"3f0f8b62-4c2e-4d8e-9d1a-2b3c4d5e6f70"`, "")},
+		"missing private parameters":               {request: `{"userAttributes":{"custom:authChallenge":"` + live + `"},"challengeAnswer":` + q + `}`},
+		"foreign private parameters":               {request: `{"userAttributes":{"custom:authChallenge":"` + live + `"},"privateChallengeParameters":{"challenge":"SMS"},"challengeAnswer":` + q + `}`},
+		"null request":                             {request: `null`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			users := &fakeUsers{}
+			r := handle(t, newTriggers(users), event(cognito.SourceVerify, tc.request))
+			if got := r["answerCorrect"]; got != tc.want {
+				t.Errorf("answerCorrect = %v, want %v", got, tc.want)
+			}
+			if n := len(users.Calls()); n != 0 {
+				t.Errorf("verify made %d user-pool calls; it must only read", n)
+			}
+		})
+	}
+}
+
+func TestPostAuthentication(t *testing.T) {
+	t.Parallel()
+	outstanding := challenge.Set{}.Add(strings.Repeat("a", challenge.Length), t0, 15*time.Minute).String()
+	expiredOnly := challenge.Set{}.Add(strings.Repeat("a", challenge.Length), t0.Add(-time.Hour), 15*time.Minute).String()
+	tests := map[string]struct {
+		attrs     string
+		wantWrite bool
+	}{
+		"outstanding, unverified":   {attrs: `{"email_verified":"false","custom:authChallenge":"` + outstanding + `"}`, wantWrite: true},
+		"outstanding, verified":     {attrs: `{"email_verified":"true","custom:authChallenge":"` + outstanding + `"}`, wantWrite: true},
+		"only expired, verified":    {attrs: `{"email_verified":"true","custom:authChallenge":"` + expiredOnly + `"}`, wantWrite: true},
+		"nothing, unverified":       {attrs: `{"email_verified":"false"}`, wantWrite: true},
+		"consumed, unverified":      {attrs: `{"email_verified":"false","custom:authChallenge":"v1"}`, wantWrite: true},
+		"seed format, verified":     {attrs: `{"email_verified":"true","custom:authChallenge":"3f0f8b62-4c2e-4d8e-9d1a-2b3c4d5e6f70,1"}`, wantWrite: true},
+		"nothing outstanding":       {attrs: `{"email_verified":"true","custom:authChallenge":"v1"}`},
+		"no attribute, verified":    {attrs: `{"email_verified":"true"}`},
+		"verified as a bool is not": {attrs: `{"email_verified":true,"custom:authChallenge":"v1"}`, wantWrite: true},
+		"null attributes":           {attrs: `null`, wantWrite: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			users := &fakeUsers{}
+			handle(t, newTriggers(users), event(cognito.SourcePostAuth, `{"userAttributes":`+tc.attrs+`,"newDeviceUsed":false}`))
+			var want []string
+			if tc.wantWrite {
+				want = []string{sub}
+			}
+			if got := users.Calls(); !reflect.DeepEqual(got, want) {
+				t.Errorf("CompleteSignIn calls = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestPostAuthenticationFailure(t *testing.T) {
+	t.Parallel()
+	internal := errors.New("AdminUpdateUserAttributes: arn:aws:cognito-idp:ap-south-1:123456789012:userpool/x: AccessDenied")
+	users := &fakeUsers{err: internal}
+	out, err := newTriggers(users).Handle(context.Background(), event(cognito.SourcePostAuth, `{"userAttributes":{"email_verified":"false"}}`))
+	if out != nil {
+		t.Errorf("response on failure: %s", out)
+	}
+	var pe *cognito.PublicError
+	if !errors.As(err, &pe) {
+		t.Fatalf("error %T %v is not a *PublicError", err, err)
+	}
+	if !errors.Is(err, internal) {
+		t.Errorf("the cause is lost: %v", err)
+	}
+	for _, leak := range []string{"arn:", "AccessDenied", "AdminUpdateUserAttributes", "123456789012", sub} {
+		if strings.Contains(pe.Error(), leak) {
+			t.Errorf("client message %q contains %q", pe.Error(), leak)
+		}
+	}
+
+	// No userName: nothing to update, and a public error.
+	users = &fakeUsers{}
+	_, err = newTriggers(users).Handle(context.Background(), []byte(`{"triggerSource":"PostAuthentication_Authentication","request":{"userAttributes":{}}}`))
+	if !errors.As(err, &pe) || len(users.Calls()) != 0 {
+		t.Errorf("no userName: err %v, calls %v", err, users.Calls())
+	}
+}
+
+func TestPreSignUp(t *testing.T) {
+	t.Parallel()
+	for _, source := range []string{cognito.SourcePreSignUp, cognito.SourcePreSignUpAdm, cognito.SourcePreSignUpExt} {
+		t.Run(source, func(t *testing.T) {
+			t.Parallel()
+			r := handle(t, newTriggers(&fakeUsers{}), event(source, `{"userAttributes":{"email":"user@example.com"},"validationData":null}`))
+			if r["autoConfirmUser"] != true || r["autoVerifyEmail"] != false || r["autoVerifyPhone"] != false {
+				t.Errorf("response %v, want autoConfirmUser only", r)
+			}
+		})
+	}
+}
+
+func TestInvalidEvents(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		payload string
+		wantIs  error
+	}{
+		"unsupported trigger": {payload: string(event("CustomMessage_SignUp", `{}`)), wantIs: cognito.ErrUnsupportedTrigger},
+		"no trigger source":   {payload: `{"request":{}}`, wantIs: cognito.ErrUnsupportedTrigger},
+		"source not a string": {payload: `{"triggerSource":7}`, wantIs: cognito.ErrUnsupportedTrigger},
+		"not JSON":            {payload: `not json`},
+		"null":                {payload: `null`},
+		"array":               {payload: `[{"triggerSource":"DefineAuthChallenge_Authentication"}]`},
+		"empty":               {payload: ``},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			users := &fakeUsers{}
+			out, err := newTriggers(users).Handle(context.Background(), []byte(tc.payload))
+			var pe *cognito.PublicError
+			if !errors.As(err, &pe) || out != nil {
+				t.Fatalf("Handle = %s, %v; want a *PublicError", out, err)
+			}
+			if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
+				t.Errorf("error %v does not wrap %v", err, tc.wantIs)
+			}
+			if len(users.Calls()) != 0 {
+				t.Error("user-pool call on a bad event")
+			}
+		})
+	}
+}
+
+// Every trigger returns the whole event, unknown fields included, with only
+// the response replaced.
+func TestResponseKeepsEvent(t *testing.T) {
+	t.Parallel()
+	sources := map[string]string{
+		"define":   cognito.SourceDefine,
+		"create":   cognito.SourceCreate,
+		"verify":   cognito.SourceVerify,
+		"postauth": cognito.SourcePostAuth,
+		"presign":  cognito.SourcePreSignUp,
+	}
+	for name, source := range sources {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			in := []byte(`{"version":"1","triggerSource":"` + source + `","userName":"` + sub + `",` +
+				`"futureField":{"nested":[1,null,"x"]},"callerContext":null,` +
+				`"request":{"userAttributes":{"email":"user@example.com"},"session":[],"somethingNew":true},` +
+				`"response":{"stale":"value"}}`)
+			out, err := newTriggers(&fakeUsers{}).Handle(context.Background(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var inMap, outMap map[string]json.RawMessage
+			if err := json.Unmarshal(in, &inMap); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(out, &outMap); err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range inMap {
+				if k == "response" {
+					continue
+				}
+				var a, b bytes.Buffer
+				_ = json.Compact(&a, v)
+				_ = json.Compact(&b, outMap[k])
+				if a.String() != b.String() {
+					t.Errorf("field %s changed: %s → %s", k, a.String(), b.String())
+				}
+			}
+			if len(outMap) != len(inMap) {
+				t.Errorf("fields: got %d, want %d", len(outMap), len(inMap))
+			}
+			if strings.Contains(string(outMap["response"]), "stale") {
+				t.Errorf("response not replaced: %s", outMap["response"])
+			}
+		})
+	}
+}

@@ -1,0 +1,152 @@
+package config_test
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"magiclinks/config"
+)
+
+var required = map[string]string{
+	"USER_POOL_ID": "ap-south-1_Ex4mpl3Ab",
+	"EMAIL_FROM":   "Example <no-reply@example.com>",
+	"SIGN_IN_URL":  "https://app.example.com/sign-in",
+}
+
+func load(vars map[string]string) (config.Config, error) {
+	all := map[string]string{}
+	for k, v := range required {
+		all[k] = v
+	}
+	for k, v := range vars {
+		all[k] = v
+	}
+	return config.Load(func(k string) string { return all[k] })
+}
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	got, err := load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.Config{
+		UserPoolID:     "ap-south-1_Ex4mpl3Ab",
+		EmailFrom:      "Example <no-reply@example.com>",
+		SignInURL:      "https://app.example.com/sign-in",
+		LinkTTL:        15 * time.Minute,
+		ResendInterval: time.Minute,
+		SignUp:         config.SignUpOff,
+		MaxAttempts:    3,
+		AllowedOrigins: []string{"https://app.example.com"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Load() = %+v\nwant %+v", got, want)
+	}
+}
+
+func TestValues(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		vars  map[string]string
+		check func(c config.Config) bool
+	}{
+		"LINK_TTL":              {vars: map[string]string{"LINK_TTL": "1h30m"}, check: func(c config.Config) bool { return c.LinkTTL == 90*time.Minute }},
+		"RESEND_INTERVAL off":   {vars: map[string]string{"RESEND_INTERVAL": "0s"}, check: func(c config.Config) bool { return c.ResendInterval == 0 }},
+		"SIGN_UP auto":          {vars: map[string]string{"SIGN_UP": "auto"}, check: func(c config.Config) bool { return c.SignUp == config.SignUpAuto }},
+		"SIGN_UP is case-blind": {vars: map[string]string{"SIGN_UP": " AUTO "}, check: func(c config.Config) bool { return c.SignUp == config.SignUpAuto }},
+		"MAX_ATTEMPTS":          {vars: map[string]string{"MAX_ATTEMPTS": "5"}, check: func(c config.Config) bool { return c.MaxAttempts == 5 }},
+		"ALLOWED_ORIGINS list": {vars: map[string]string{"ALLOWED_ORIGINS": " https://a.example.com/ , http://localhost:8080,"}, check: func(c config.Config) bool {
+			return reflect.DeepEqual(c.AllowedOrigins, []string{"https://a.example.com", "http://localhost:8080"})
+		}},
+		"origin keeps the port": {vars: map[string]string{"SIGN_IN_URL": "http://127.0.0.1:8080/sign-in?x=1"}, check: func(c config.Config) bool {
+			return reflect.DeepEqual(c.AllowedOrigins, []string{"http://127.0.0.1:8080"})
+		}},
+		"client ID":               {vars: map[string]string{"USER_POOL_CLIENT_ID": "abc"}, check: func(c config.Config) bool { return c.UserPoolClientID == "abc" }},
+		"configuration set":       {vars: map[string]string{"SES_CONFIGURATION_SET": "cs"}, check: func(c config.Config) bool { return c.SESConfigSet == "cs" }},
+		"values are trimmed":      {vars: map[string]string{"USER_POOL_ID": "  p  "}, check: func(c config.Config) bool { return c.UserPoolID == "p" }},
+		"Cognito endpoint":        {vars: map[string]string{"COGNITO_ENDPOINT": "http://127.0.0.1:9229"}, check: func(c config.Config) bool { return c.CognitoEndpoint == "http://127.0.0.1:9229" }},
+		"shortest LINK_TTL":       {vars: map[string]string{"LINK_TTL": "1m"}, check: func(c config.Config) bool { return c.LinkTTL == time.Minute }},
+		"longest RESEND_INTERVAL": {vars: map[string]string{"RESEND_INTERVAL": "1h"}, check: func(c config.Config) bool { return c.ResendInterval == time.Hour }},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c, err := load(tc.vars)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(c) {
+				t.Errorf("unexpected config %+v", c)
+			}
+		})
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		vars map[string]string
+		want []string // every variable the error must name
+	}{
+		"missing USER_POOL_ID":          {vars: map[string]string{"USER_POOL_ID": ""}, want: []string{"USER_POOL_ID"}},
+		"blank EMAIL_FROM":              {vars: map[string]string{"EMAIL_FROM": "   "}, want: []string{"EMAIL_FROM"}},
+		"bad EMAIL_FROM":                {vars: map[string]string{"EMAIL_FROM": "Example no-reply"}, want: []string{"EMAIL_FROM"}},
+		"missing SIGN_IN_URL":           {vars: map[string]string{"SIGN_IN_URL": ""}, want: []string{"SIGN_IN_URL"}},
+		"relative SIGN_IN_URL":          {vars: map[string]string{"SIGN_IN_URL": "/sign-in"}, want: []string{"SIGN_IN_URL"}},
+		"ftp SIGN_IN_URL":               {vars: map[string]string{"SIGN_IN_URL": "ftp://app.example.com/"}, want: []string{"SIGN_IN_URL"}},
+		"fragment in SIGN_IN_URL":       {vars: map[string]string{"SIGN_IN_URL": "https://app.example.com/#/sign-in"}, want: []string{"SIGN_IN_URL"}},
+		"empty fragment in SIGN_IN_URL": {vars: map[string]string{"SIGN_IN_URL": "https://app.example.com/sign-in#"}, want: []string{"SIGN_IN_URL"}},
+		"LINK_TTL not a duration":       {vars: map[string]string{"LINK_TTL": "15"}, want: []string{"LINK_TTL"}},
+		"LINK_TTL too short":            {vars: map[string]string{"LINK_TTL": "30s"}, want: []string{"LINK_TTL"}},
+		"LINK_TTL too long":             {vars: map[string]string{"LINK_TTL": "25h"}, want: []string{"LINK_TTL"}},
+		"negative RESEND_INTERVAL":      {vars: map[string]string{"RESEND_INTERVAL": "-1s"}, want: []string{"RESEND_INTERVAL"}},
+		"RESEND_INTERVAL too long":      {vars: map[string]string{"RESEND_INTERVAL": "2h"}, want: []string{"RESEND_INTERVAL"}},
+		"SIGN_UP unknown":               {vars: map[string]string{"SIGN_UP": "yes"}, want: []string{"SIGN_UP"}},
+		"MAX_ATTEMPTS zero":             {vars: map[string]string{"MAX_ATTEMPTS": "0"}, want: []string{"MAX_ATTEMPTS"}},
+		"MAX_ATTEMPTS too high":         {vars: map[string]string{"MAX_ATTEMPTS": "11"}, want: []string{"MAX_ATTEMPTS"}},
+		"MAX_ATTEMPTS not a number":     {vars: map[string]string{"MAX_ATTEMPTS": "three"}, want: []string{"MAX_ATTEMPTS"}},
+		"ALLOWED_ORIGINS with a path":   {vars: map[string]string{"ALLOWED_ORIGINS": "https://app.example.com/x"}, want: []string{"ALLOWED_ORIGINS"}},
+		"ALLOWED_ORIGINS wildcard":      {vars: map[string]string{"ALLOWED_ORIGINS": "*"}, want: []string{"ALLOWED_ORIGINS"}},
+		"bad COGNITO_ENDPOINT":          {vars: map[string]string{"COGNITO_ENDPOINT": "localhost:9229"}, want: []string{"COGNITO_ENDPOINT"}},
+		"all problems together": {
+			vars: map[string]string{"USER_POOL_ID": "", "EMAIL_FROM": "", "SIGN_IN_URL": "https://x/#a", "LINK_TTL": "forever", "RESEND_INTERVAL": "-1m", "SIGN_UP": "maybe", "MAX_ATTEMPTS": "0", "ALLOWED_ORIGINS": "nope"},
+			want: []string{"USER_POOL_ID", "EMAIL_FROM", "SIGN_IN_URL", "LINK_TTL", "RESEND_INTERVAL", "SIGN_UP", "MAX_ATTEMPTS", "ALLOWED_ORIGINS"},
+		},
+	}
+	all := []string{"USER_POOL_ID", "EMAIL_FROM", "SIGN_IN_URL", "LINK_TTL", "RESEND_INTERVAL", "SIGN_UP", "MAX_ATTEMPTS", "ALLOWED_ORIGINS", "COGNITO_ENDPOINT"}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c, err := load(tc.vars)
+			if !errors.Is(err, config.ErrInvalid) {
+				t.Fatalf("Load() error = %v, want ErrInvalid", err)
+			}
+			if !reflect.DeepEqual(c, config.Config{}) {
+				t.Errorf("a half-filled config came back with the error: %+v", c)
+			}
+			for _, v := range tc.want {
+				if !strings.Contains(err.Error(), v+":") {
+					t.Errorf("error %q does not name %s", err, v)
+				}
+			}
+			for _, v := range all {
+				if !contains(tc.want, v) && strings.Contains(err.Error(), v+":") {
+					t.Errorf("error %q also names %s, which is valid here", err, v)
+				}
+			}
+		})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

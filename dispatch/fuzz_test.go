@@ -1,0 +1,102 @@
+package dispatch_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"magiclinks/cognito"
+	"magiclinks/config"
+	"magiclinks/dispatch"
+	"magiclinks/handlers"
+)
+
+var t0 = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+
+// poolStub knows one user and never fails, so the fuzzer gets deep into the
+// login handler and the triggers.
+type poolStub struct{ challenges string }
+
+func (p *poolStub) GetUser(_ context.Context, email string) (handlers.User, error) {
+	if email != "user@example.com" {
+		return handlers.User{}, handlers.ErrUserNotFound
+	}
+	return handlers.User{Username: "sub", Enabled: true, Challenges: p.challenges}, nil
+}
+func (p *poolStub) CreateUser(context.Context, string) (handlers.User, error) {
+	return handlers.User{Username: "new", Enabled: true}, nil
+}
+func (p *poolStub) SetChallenges(_ context.Context, _, v string) error { p.challenges = v; return nil }
+func (p *poolStub) CompleteSignIn(context.Context, string) error       { p.challenges = "v1"; return nil }
+
+type mailStub struct{}
+
+func (mailStub) SendMagicLink(context.Context, string, string, time.Duration) error { return nil }
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// realDispatcher wires the real triggers and router around stubs.
+func realDispatcher(f *testing.F) *dispatch.Dispatcher {
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{
+			"USER_POOL_ID": "ap-south-1_Ex4mpl3Ab", "EMAIL_FROM": "no-reply@example.com",
+			"SIGN_IN_URL": "https://app.example.com/sign-in", "SIGN_UP": "auto", "RESEND_INTERVAL": "0s",
+		}[k]
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	pool := &poolStub{}
+	now := func() time.Time { return t0 }
+	router := handlers.New(handlers.Deps{Config: cfg, Users: pool, Mailer: mailStub{}, Now: now, Rand: zeros{}})
+	tr := &cognito.Triggers{Users: pool, Now: now, MaxAttempts: 3}
+	return dispatch.New(tr, router, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+}
+
+// FuzzInvoke: on any bytes the dispatcher answers with JSON or fails with an
+// error the caller can classify (ErrUnknownEvent or a trigger's
+// *cognito.PublicError), never panics, and keeps serving afterwards.
+func FuzzInvoke(f *testing.F) {
+	files, err := filepath.Glob("../testdata/events/*.json")
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no recorded events: %v", err)
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	d := realDispatcher(f)
+	probe, err := os.ReadFile("../testdata/events/cognito-define-first-call.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		out, err := d.Invoke(context.Background(), payload)
+		if err != nil {
+			var pe *cognito.PublicError
+			if !errors.Is(err, dispatch.ErrUnknownEvent) && !errors.As(err, &pe) {
+				t.Fatalf("error %T %q is neither ErrUnknownEvent nor a *cognito.PublicError", err, err)
+			}
+			if out != nil {
+				t.Fatalf("output with an error: %s", out)
+			}
+		} else if !json.Valid(out) {
+			t.Fatalf("output is not JSON: %q", out)
+		}
+		if out, err := d.Invoke(context.Background(), probe); err != nil || !bytes.Contains(out, []byte("CUSTOM_CHALLENGE")) {
+			t.Fatalf("dispatcher broken after %q: %s, %v", payload, out, err)
+		}
+	})
+}

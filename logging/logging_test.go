@@ -1,0 +1,58 @@
+package logging_test
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+
+	"magiclinks/logging"
+)
+
+func TestMaskEmail(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		"alice@example.com": "a***@example.com",
+		"a@example.com":     "a***@example.com",
+		"über@example.com":  "ü***@example.com",
+		"@example.com":      "***",
+		"no-at-sign":        "***",
+		"":                  "***",
+		"a@b@example.com":   "a***@b@example.com",
+	}
+	for in, want := range tests {
+		t.Run(in, func(t *testing.T) {
+			t.Parallel()
+			if got := logging.MaskEmail(in); got != want {
+				t.Errorf("MaskEmail(%q) = %q, want %q", in, got, want)
+			}
+		})
+	}
+}
+
+func TestLine(t *testing.T) {
+	t.Parallel()
+	// Without a line, Add is a no-op rather than a panic.
+	logging.Add(context.Background(), slog.String("k", "v"))
+
+	ctx, line := logging.With(context.Background())
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() { logging.Add(ctx, slog.Int("i", i)) })
+	}
+	wg.Wait()
+	if n := len(line.Attrs()); n != 50 {
+		t.Fatalf("%d attrs, want 50", n)
+	}
+	got := line.Attrs()
+	got[0] = slog.String("changed", "x")
+	if line.Attrs()[0].Key == "changed" {
+		t.Error("Attrs returned the line's own slice")
+	}
+	// A nested With starts a fresh line; the outer one is untouched.
+	inner, innerLine := logging.With(ctx)
+	logging.Add(inner, slog.String("inner", "yes"))
+	if len(innerLine.Attrs()) != 1 || len(line.Attrs()) != 50 {
+		t.Errorf("inner %d attrs, outer %d", len(innerLine.Attrs()), len(line.Attrs()))
+	}
+}

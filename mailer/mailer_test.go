@@ -1,0 +1,179 @@
+package mailer_test
+
+import (
+	"context"
+	"errors"
+	"html"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+
+	"magiclinks/mailer"
+)
+
+type fakeSender struct {
+	calls []*sesv2.SendEmailInput
+	err   error
+}
+
+func (f *fakeSender) SendEmail(_ context.Context, in *sesv2.SendEmailInput, _ ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
+	f.calls = append(f.calls, in)
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &sesv2.SendEmailOutput{MessageId: aws.String("id")}, nil
+}
+
+const link = "https://app.example.com/sign-in#a%2Bb%40example.com,BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc"
+
+func TestWords(t *testing.T) {
+	t.Parallel()
+	tests := map[time.Duration]string{
+		15 * time.Minute:          "15 minutes",
+		time.Hour:                 "1 hour",
+		90 * time.Minute:          "1 hour and 30 minutes",
+		30 * time.Second:          "1 minute",
+		0:                         "1 minute",
+		time.Minute:               "1 minute",
+		61 * time.Second:          "2 minutes",
+		2 * time.Hour:             "2 hours",
+		2*time.Hour + time.Minute: "2 hours and 1 minute",
+		24 * time.Hour:            "24 hours",
+	}
+	for d, want := range tests {
+		t.Run(d.String(), func(t *testing.T) {
+			t.Parallel()
+			if got := mailer.Words(d); got != want {
+				t.Errorf("Words(%s) = %q, want %q", d, got, want)
+			}
+		})
+	}
+}
+
+var href = regexp.MustCompile(`href="([^"]*)"`)
+
+func TestRender(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		from, to string
+		ttl      time.Duration
+		wantApp  string
+	}{
+		"named sender":      {from: "Example <no-reply@example.com>", to: "a+b@example.com", ttl: 15 * time.Minute, wantApp: "Example"},
+		"bare sender":       {from: "no-reply@example.com", to: "user@example.com", ttl: 90 * time.Minute, wantApp: "your account"},
+		"markup in address": {from: "Example <no-reply@example.com>", to: `a<b>"&'@x.com`, ttl: time.Hour, wantApp: "Example"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			m, err := mailer.New(&fakeSender{}, tc.from, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, err := m.Render(tc.to, link, tc.ttl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			words := mailer.Words(tc.ttl)
+			if !strings.Contains(msg.Subject, tc.wantApp) {
+				t.Errorf("subject %q does not name %q", msg.Subject, tc.wantApp)
+			}
+			for body, s := range map[string]string{"text": msg.Text, "html": msg.HTML} {
+				if !strings.Contains(s, words) {
+					t.Errorf("%s body does not say %q", body, words)
+				}
+			}
+			if !strings.Contains(msg.Text, "\n"+link+"\n") || !strings.Contains(msg.Text, tc.to) {
+				t.Errorf("text body lacks the exact link or address:\n%s", msg.Text)
+			}
+			hrefs := href.FindAllStringSubmatch(msg.HTML, -1)
+			if len(hrefs) != 1 || html.UnescapeString(hrefs[0][1]) != link {
+				t.Errorf("HTML href %q, want exactly %q", hrefs, link)
+			}
+			if strings.Contains(tc.to, "<") {
+				if strings.Contains(msg.HTML, tc.to) {
+					t.Errorf("address not escaped in HTML:\n%s", msg.HTML)
+				}
+				if !strings.Contains(msg.HTML, "a&lt;b&gt;") {
+					t.Errorf("escaped address missing from HTML:\n%s", msg.HTML)
+				}
+			}
+		})
+	}
+}
+
+func TestNewRejectsBadSender(t *testing.T) {
+	t.Parallel()
+	if _, err := mailer.New(&fakeSender{}, "not an address", ""); err == nil {
+		t.Error("New accepted a sender that is not an address")
+	}
+}
+
+func TestSendMagicLink(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		configSet string
+	}{
+		"without configuration set": {},
+		"with configuration set":    {configSet: "magic-links"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ses := &fakeSender{}
+			m, err := mailer.New(ses, "Example <no-reply@example.com>", tc.configSet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.SendMagicLink(context.Background(), "user@example.com", link, 15*time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if len(ses.calls) != 1 {
+				t.Fatalf("%d SendEmail calls, want 1", len(ses.calls))
+			}
+			in := ses.calls[0]
+			want, _ := m.Render("user@example.com", link, 15*time.Minute)
+			if aws.ToString(in.FromEmailAddress) != "Example <no-reply@example.com>" {
+				t.Errorf("From %q", aws.ToString(in.FromEmailAddress))
+			}
+			if in.Destination == nil || len(in.Destination.ToAddresses) != 1 || in.Destination.ToAddresses[0] != "user@example.com" ||
+				len(in.Destination.CcAddresses)+len(in.Destination.BccAddresses) != 0 {
+				t.Errorf("Destination %+v", in.Destination)
+			}
+			s := in.Content.Simple
+			if s == nil || in.Content.Raw != nil || in.Content.Template != nil {
+				t.Fatalf("content is not a simple message: %+v", in.Content)
+			}
+			check := func(what string, c *types.Content, want string) {
+				if c == nil || aws.ToString(c.Data) != want || aws.ToString(c.Charset) != "UTF-8" {
+					t.Errorf("%s = %+v, want %q in UTF-8", what, c, want)
+				}
+			}
+			check("Subject", s.Subject, want.Subject)
+			check("Text", s.Body.Text, want.Text)
+			check("Html", s.Body.Html, want.HTML)
+			if got := aws.ToString(in.ConfigurationSetName); got != tc.configSet {
+				t.Errorf("ConfigurationSetName %q, want %q", got, tc.configSet)
+			}
+		})
+	}
+}
+
+func TestSendMagicLinkError(t *testing.T) {
+	t.Parallel()
+	cause := &types.MessageRejected{Message: aws.String("Email address is not verified.")}
+	m, err := mailer.New(&fakeSender{err: cause}, "no-reply@example.com", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = m.SendMagicLink(context.Background(), "user@example.com", link, time.Minute)
+	var rejected *types.MessageRejected
+	if !errors.As(err, &rejected) || rejected != cause {
+		t.Fatalf("error %v does not wrap the SES error", err)
+	}
+}
