@@ -38,6 +38,9 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr}))
+	// Libraries that log through the standard logger (the API Gateway
+	// adapter does, for malformed events) then write JSON lines too.
+	slog.SetDefault(logger)
 	if getenv("AWS_LAMBDA_RUNTIME_API") == "" {
 		return runLocal(ctx, args, getenv, stdout, logger)
 	}
@@ -68,6 +71,10 @@ type clients struct {
 	region  string
 	now     func() time.Time // time.Now unless a test or the local stack sets it
 	rand    io.Reader        // crypto/rand.Reader unless a test sets it
+	// issuer, when set, is the token issuer whose JWKS /me verifies tokens
+	// against itself (the local stack); in Lambda, API Gateway's JWT
+	// authorizer has verified them before the request arrives.
+	issuer string
 }
 
 type app struct {
@@ -90,12 +97,22 @@ func newApp(cfg config.Config, c clients, logger *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	var tokens handlers.TokenVerifier // nil in Lambda: API Gateway verified the token
+	if c.issuer != "" {
+		v, err := handlers.NewJWTVerifier(c.issuer, cfg.UserPoolClientID, nil, now)
+		if err != nil {
+			return nil, err
+		}
+		tokens = v
+	}
 	router := handlers.New(handlers.Deps{
 		Config: cfg,
 		Users:  pool,
 		Mailer: m,
 		Now:    now,
 		Rand:   random,
+		Region: c.region,
+		Tokens: tokens,
 	})
 	triggers := &cognito.Triggers{Users: pool, Now: now, MaxAttempts: cfg.MaxAttempts}
 	return &app{dispatcher: dispatch.New(triggers, router, logger), router: router}, nil
