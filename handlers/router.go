@@ -46,6 +46,14 @@ type Deps struct {
 	Rand   io.Reader        // crypto/rand.Reader in production
 
 	// Page and token dependencies (sign-in page issue) go below.
+
+	// Region is the AWS region: /config.json tells it to the page, and the
+	// Cognito endpoint defaults to the region's (Config.CognitoEndpoint wins).
+	Region string
+	// Tokens verifies GET /me's Bearer token when the binary serves HTTP
+	// itself (the local stack). Nil in Lambda, where API Gateway's JWT
+	// authorizer has checked the token and /me reads its verified claims.
+	Tokens TokenVerifier
 }
 
 // New returns the router.

@@ -27,7 +27,7 @@ resource "aws_apigatewayv2_integration" "this" {
 
 # The routes the function serves without a token.
 resource "aws_apigatewayv2_route" "public" {
-  for_each = toset(["POST /login", "GET /", "GET /sign-in", "GET /config.json"])
+  for_each = toset(["POST /login", "GET /", "GET /sign-in", "GET /config.json", "GET /assets/{proxy+}"])
 
   api_id    = aws_apigatewayv2_api.this.id
   route_key = each.value

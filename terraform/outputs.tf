@@ -4,7 +4,7 @@ output "sign_in_url" {
 }
 
 output "api_url" {
-  description = "Base URL of the HTTP API (POST /login, GET /, GET /sign-in, GET /config.json, GET /me)."
+  description = "Base URL of the HTTP API (POST /login, GET /, GET /sign-in, GET /config.json, GET /assets/*, GET /me)."
   value       = aws_apigatewayv2_api.this.api_endpoint
 }
 

@@ -769,11 +769,12 @@ func TestHTTPAPI(t *testing.T) {
 
 	// route key -> whether it needs the JWT authorizer
 	want := map[string]bool{
-		"POST /login":      false,
-		"GET /":            false,
-		"GET /sign-in":     false,
-		"GET /config.json": false,
-		"GET /me":          true,
+		"POST /login":          false,
+		"GET /":                false,
+		"GET /sign-in":         false,
+		"GET /config.json":     false,
+		"GET /assets/{proxy+}": false,
+		"GET /me":              true,
 	}
 	routes := map[string]block{}
 	for _, r := range c.all("resource", "aws_apigatewayv2_route") {

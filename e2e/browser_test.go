@@ -1,0 +1,488 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// The browser test drives Debian's Chromium (scripts/install-chromium.sh;
+// never a downloaded browser) through the real binary and the local stack:
+// a person asks for a link and follows it in the same browser (signed in at
+// once), opens it again (used), and a "mail scanner" — a fresh browser that
+// never asked — opens a link and must not spend it until someone clicks
+// Continue. Screenshots of every state land in e2e/screenshots/ (git-ignored).
+
+const chromiumPath = "/usr/bin/chromium"
+
+// requireChromium skips loudly without Chromium, and fails in CI, where a
+// silently skipped browser test would prove nothing.
+func btRequireChromium(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err == nil {
+		return
+	}
+	msg := fmt.Sprintf("BROWSER TEST NOT RUN: %s is missing. Install Debian's chromium with scripts/install-chromium.sh (apt-get), then run go test ./e2e/ again.", chromiumPath)
+	fmt.Fprintf(os.Stderr, "\n%s\n!!! %s\n%s\n\n", strings.Repeat("!", 78), msg, strings.Repeat("!", 78))
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// browser is one Chromium process with its own fresh profile, so two
+// browsers share no localStorage: one is the person's, one the scanner's.
+type btBrowser struct {
+	t    *testing.T
+	name string
+	ctx  context.Context // the first tab
+
+	mu      sync.Mutex
+	console []string // exceptions and CSP violations seen in any tab
+}
+
+func btNewBrowser(t *testing.T, name string) *btBrowser {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		// Without these Chromium phones home, and this closed network
+		// refuses it.
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 860),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // starts the browser, with no timeout
+		t.Fatalf("starting %s: %v", chromiumPath, err)
+	}
+	b := &btBrowser{t: t, name: name, ctx: ctx}
+	b.watchConsole(ctx)
+	return b
+}
+
+// tab opens a new tab in this browser: it shares localStorage with the
+// others but has its own sessionStorage, like a link opened from a mail app.
+func (b *btBrowser) tab() context.Context {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	b.t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		b.t.Fatalf("opening a tab: %v", err)
+	}
+	b.watchConsole(ctx)
+	return ctx
+}
+
+// watchConsole records uncaught exceptions and Content-Security-Policy
+// violations: either means the page is broken in a way its text may hide.
+func (b *btBrowser) watchConsole(ctx context.Context) {
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.IsException() || strings.Contains(m.Text, "Content Security Policy") {
+				b.mu.Lock()
+				b.console = append(b.console, fmt.Sprintf("%s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line+1))
+				b.mu.Unlock()
+			}
+		}
+	}()
+}
+
+func (b *btBrowser) checkConsole() {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, m := range b.console {
+		b.t.Errorf("%s browser console: %s", b.name, m)
+	}
+	b.console = nil
+}
+
+// do runs steps in ctx's tab with a bound on the wait.
+func btDo(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func btRun[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(tctx, a)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+// settle waits until the page has reached a state it stays in (the pages
+// put their state in body[data-state]), other than any of not, and returns
+// it. Pass the state before a click, so the wait is for what the click did.
+func btSettle(t *testing.T, ctx context.Context, not ...string) string {
+	t.Helper()
+	skip, _ := json.Marshal(append([]string{"", "working", "signed-in", "signing-out"}, not...))
+	expr := `(s => ` + string(skip) + `.includes(s) ? null : s)(document.body.dataset.state || '')`
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		tctx, cancel := context.WithTimeout(ctx, time.Until(deadline))
+		state, err := chromedp.Run(tctx, chromedp.Poll[string](expr))
+		cancel()
+		if err == nil {
+			return state
+		}
+		// A click that navigates destroys the page the poll ran in (the
+		// error then says "context" or "navigated"); poll the new one.
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for the page to settle: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func btText(t *testing.T, ctx context.Context, id string) string {
+	t.Helper()
+	return strings.TrimSpace(btRun(t, ctx, "reading #"+id, chromedp.TextContent(chromedp.ID(id))))
+}
+
+func btScreenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png := btRun(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
+	dir := "screenshots"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: e2e/%s", path)
+}
+
+// btMail is what GET /local/outbox lists.
+type btMail struct {
+	To   []string `json:"to"`
+	Text string   `json:"text"`
+}
+
+// latestLink reads the newest link mailed to addr from the local outbox.
+func btLatestLink(t *testing.T, s *server, addr string) string {
+	t.Helper()
+	res, err := http.Get(s.URL + "/local/outbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var mails []btMail
+	if err := json.NewDecoder(res.Body).Decode(&mails); err != nil {
+		t.Fatalf("decoding the outbox: %v", err)
+	}
+	linkRE := regexp.MustCompile(regexp.QuoteMeta(s.URL+"/sign-in#") + `[^\s<>"]+`)
+	for i := len(mails) - 1; i >= 0; i-- {
+		for _, to := range mails[i].To {
+			if strings.EqualFold(to, addr) {
+				if l := linkRE.FindString(mails[i].Text); l != "" {
+					return l
+				}
+				t.Fatalf("the newest btMail to %s has no sign-in link", addr)
+			}
+		}
+	}
+	t.Fatalf("no btMail to %s in the outbox (%d mails)", addr, len(mails))
+	return ""
+}
+
+// requestLink asks for a link as a script would, with no browser involved.
+func btRequestLink(t *testing.T, s *server, addr string) {
+	t.Helper()
+	res, err := http.Post(s.URL+"/login", "application/json", strings.NewReader(fmt.Sprintf(`{"email":%q}`, addr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /login = %d, want 202", res.StatusCode)
+	}
+}
+
+// tokens are what the page keeps in sessionStorage.
+type btTokens struct {
+	IDToken     string `json:"idToken"`
+	AccessToken string `json:"accessToken"`
+}
+
+func btSessionTokens(t *testing.T, ctx context.Context) (btTokens, bool) {
+	t.Helper()
+	raw := btRun(t, ctx, "reading sessionStorage", chromedp.Evaluate[string](`sessionStorage.getItem('magiclinks.tokens') || ''`))
+	if raw == "" {
+		return btTokens{}, false
+	}
+	var tk btTokens
+	if err := json.Unmarshal([]byte(raw), &tk); err != nil {
+		t.Fatalf("sessionStorage tokens: %v", err)
+	}
+	return tk, true
+}
+
+// me calls GET /me from Go with token.
+func btMe(t *testing.T, s *server, token string) (int, map[string]string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/me", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body map[string]string
+	b, _ := io.ReadAll(res.Body)
+	_ = json.Unmarshal(b, &body)
+	return res.StatusCode, body
+}
+
+// cognitoCall posts one operation to the local Cognito stand-in, as the page
+// does, and returns the status and the error type, if any.
+func btCognitoCall(t *testing.T, s *server, op string, input any) (int, string) {
+	t.Helper()
+	b, _ := json.Marshal(input)
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/local/cognito", strings.NewReader(string(b)))
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "AWSCognitoIdentityProviderService."+op)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body struct {
+		Type string `json:"__type"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&body)
+	return res.StatusCode, body.Type
+}
+
+func TestBrowserSignIn(t *testing.T) {
+	btRequireChromium(t)
+	s := startServer(t, map[string]string{"SIGN_UP": "auto", "RESEND_INTERVAL": "0s"})
+
+	person := btNewBrowser(t, "person")
+	const alice = "alice@example.com"
+
+	// 1. The form: type the address (with the keyboard) and submit.
+	ctx := person.ctx
+	btDo(t, ctx, "opening /", chromedp.Navigate(s.URL+"/"))
+	if state := btSettle(t, ctx); state != "request" {
+		t.Fatalf("GET /: state %q, want the form", state)
+	}
+	btScreenshot(t, ctx, "01-form")
+	btDo(t, ctx, "typing the address and pressing Enter",
+		chromedp.Click(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), "  Alice@Example.com\r"),
+	)
+	if state := btSettle(t, ctx, "request"); state != "sent" {
+		t.Fatalf("after submitting: state %q (%s), want sent", state, btText(t, ctx, "status"))
+	}
+	if got := btText(t, ctx, "sent-title"); got != "Check your inbox" {
+		t.Errorf("after submitting: heading %q, want \"Check your inbox\"", got)
+	}
+	if got := btText(t, ctx, "sent-email"); got != alice {
+		t.Errorf("the page says it sent to %q, want %q", got, alice)
+	}
+	btScreenshot(t, ctx, "02-check-inbox")
+
+	// 2. The link from the outbox, in the same browser: the marker is there,
+	// so it signs in at once, and the fragment is gone from the address bar.
+	link := btLatestLink(t, s, alice)
+	btDo(t, ctx, "opening the link", chromedp.Navigate(link))
+	if state := btSettle(t, ctx); state != "signed-in-checked" {
+		t.Fatalf("after opening the link in the browser that asked for it: state %q (%s: %s), want signed-in-checked",
+			state, btText(t, ctx, "error-title"), btText(t, ctx, "error-text"))
+	}
+	if loc := btRun(t, ctx, "location", chromedp.Location()); loc != s.URL+"/sign-in" {
+		t.Errorf("location after sign-in = %q, want the page without its fragment", btRedact(loc))
+	}
+	if got := btRun(t, ctx, "location.hash", chromedp.Evaluate[string](`location.hash`)); got != "" {
+		t.Errorf("location.hash = %q, want empty", btRedact(got))
+	}
+	if got := btText(t, ctx, "who"); got != alice {
+		t.Errorf("signed in as %q, want %q", got, alice)
+	}
+	if got := btText(t, ctx, "me-email"); got != alice {
+		t.Errorf("the /me answer on the page shows email %q, want %q", got, alice)
+	}
+	sub := btText(t, ctx, "me-sub")
+	if len(sub) < 8 {
+		t.Errorf("the /me answer on the page shows sub %q", sub)
+	}
+	btScreenshot(t, ctx, "03-signed-in")
+
+	// The tokens the page keeps work for /me from anywhere: the ID token the
+	// page used, and the access token.
+	tk, ok := btSessionTokens(t, ctx)
+	if !ok {
+		t.Fatal("no tokens in sessionStorage after sign-in")
+	}
+	for name, token := range map[string]string{"ID token": tk.IDToken, "access token": tk.AccessToken} {
+		status, body := btMe(t, s, token)
+		if status != http.StatusOK || body["sub"] != sub {
+			t.Errorf("GET /me with the %s = %d %v, want 200 with sub %s", name, status, body, sub)
+		}
+	}
+	if status, _ := btMe(t, s, tk.IDToken+"x"); status != http.StatusUnauthorized {
+		t.Errorf("GET /me with a tampered token = %d, want 401", status)
+	}
+
+	// 3. The same link again, as a second click in the btMail (a new tab): used.
+	again := person.tab()
+	btDo(t, again, "opening the used link", chromedp.Navigate(link))
+	if state := btSettle(t, again); state != "error-used" {
+		t.Fatalf("reopening a used link: state %q, want error-used", state)
+	}
+	if got := btText(t, again, "error-title"); got != "This link has expired or was already used" {
+		t.Errorf("used link: heading %q", got)
+	}
+	newLink := btRun(t, again, "new-link href", chromedp.Evaluate[string](`document.getElementById('new-link').href`))
+	if newLink != s.URL+"/#email=alice%40example.com" {
+		t.Errorf("\"Email me a new link\" goes to %q, want the form with the address only", btRedact(newLink))
+	}
+	btScreenshot(t, again, "04-link-used")
+
+	// ...and "Email me a new link" brings the address back to the form.
+	btDo(t, again, "following \"Email me a new link\"", chromedp.Click(chromedp.ID("new-link")))
+	if state := btSettle(t, again, "error-used"); state != "request" {
+		t.Fatalf("after \"Email me a new link\": state %q, want the form", state)
+	}
+	if got := btRun(t, again, "prefilled address", chromedp.Value(chromedp.ID("email"))); got != alice {
+		t.Errorf("the form is prefilled with %q, want %q", got, alice)
+	}
+	if loc := btRun(t, again, "location", chromedp.Location()); loc != s.URL+"/" {
+		t.Errorf("the form's location = %q, want the address dropped from it", loc)
+	}
+
+	// 4. Sign out: the tokens leave sessionStorage and Cognito revokes the
+	// access token.
+	btDo(t, ctx, "signing out", chromedp.Click(chromedp.ID("sign-out")))
+	if state := btSettle(t, ctx, "signed-in-checked"); state != "signed-out" {
+		t.Fatalf("after Sign out: state %q, want signed-out", state)
+	}
+	if _, ok := btSessionTokens(t, ctx); ok {
+		t.Error("tokens still in sessionStorage after signing out")
+	}
+	if status, typ := btCognitoCall(t, s, "GetUser", map[string]string{"AccessToken": tk.AccessToken}); status != 400 || typ != "NotAuthorizedException" {
+		t.Errorf("Cognito GetUser with the signed-out access token = %d %s, want 400 NotAuthorizedException", status, typ)
+	}
+	btScreenshot(t, ctx, "05-signed-out")
+
+	// 5. Broken links: cut short, or no fragment at all.
+	broken := person.tab()
+	btDo(t, broken, "opening a cut-off link", chromedp.Navigate(s.URL+"/sign-in#carol%40example.com,abc"))
+	if state := btSettle(t, broken); state != "error-malformed" {
+		t.Errorf("cut-off link: state %q, want error-malformed", state)
+	}
+	if got := btText(t, broken, "error-title"); got != "This link is incomplete" {
+		t.Errorf("cut-off link: heading %q", got)
+	}
+	btScreenshot(t, broken, "06-link-malformed")
+	btDo(t, broken, "opening /sign-in bare", chromedp.Navigate("about:blank"), chromedp.Navigate(s.URL+"/sign-in"))
+	if state := btSettle(t, broken); state != "error-missing" {
+		t.Errorf("/sign-in without a link: state %q, want error-missing", state)
+	}
+	person.checkConsole()
+
+	// 6. The scanner: a fresh browser that never asked opens a fresh link.
+	// It must stop at "Continue as …" without spending the link.
+	scanner := btNewBrowser(t, "scanner")
+	const dave = "dave+scan@example.com" // '+' must survive url.QueryEscape and the page's decoding
+	btRequestLink(t, s, dave)
+	link = btLatestLink(t, s, dave)
+	sctx := scanner.ctx
+	btDo(t, sctx, "opening the link in a fresh browser", chromedp.Navigate(link))
+	if state := btSettle(t, sctx); state != "confirm" {
+		t.Fatalf("a browser without the marker: state %q, want confirm", state)
+	}
+	if got := btText(t, sctx, "continue"); got != "Continue as "+dave {
+		t.Errorf("the button says %q, want %q", got, "Continue as "+dave)
+	}
+	if loc := btRun(t, sctx, "location", chromedp.Location()); loc != s.URL+"/sign-in" {
+		t.Errorf("location = %q, want the fragment dropped before any click", btRedact(loc))
+	}
+	btScreenshot(t, sctx, "07-continue-as")
+	btDo(t, sctx, "phone-sized viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	btScreenshot(t, sctx, "08-continue-as-phone")
+	btDo(t, sctx, "desktop viewport", chromedp.EmulateViewport(1280, 860))
+
+	// The network fails on the click: a retryable message, and the link
+	// is still good afterwards.
+	offline := func(off bool) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+				return err
+			}
+			var rules []*network.Conditions
+			if off {
+				rules = []*network.Conditions{{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}}
+			}
+			_, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{MatchedNetworkConditions: rules})
+			return err
+		})
+	}
+	btDo(t, sctx, "going offline and pressing Continue", offline(true), chromedp.Click(chromedp.ID("continue")))
+	if state := btSettle(t, sctx, "confirm"); state != "error-network" {
+		t.Fatalf("Continue while offline: state %q, want error-network", state)
+	}
+	btScreenshot(t, sctx, "09-network-failure")
+	btDo(t, sctx, "back online, pressing Try again (keyboard)", offline(false),
+		chromedp.Focus(chromedp.ID("retry")),
+		chromedp.KeyEvent("\r"),
+	)
+	if state := btSettle(t, sctx, "error-network"); state != "signed-in-checked" {
+		t.Fatalf("Try again after the network came back: state %q (%s), want signed-in-checked — was the link spent before the click?",
+			state, btText(t, sctx, "error-title"))
+	}
+	if got := btText(t, sctx, "me-email"); got != dave {
+		t.Errorf("the /me answer shows %q, want %q", got, dave)
+	}
+	btScreenshot(t, sctx, "10-signed-in-after-continue")
+	btDo(t, sctx, "phone-sized viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	btScreenshot(t, sctx, "11-signed-in-phone")
+	scanner.checkConsole()
+}
+
+// redact keeps a link's challenge out of test output.
+func btRedact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Fragment == "" {
+		return s
+	}
+	u.Fragment = "…"
+	return u.String()
+}

@@ -1,0 +1,14 @@
+// Package web holds the sign-in pages: plain HTML, CSS and a little
+// JavaScript, embedded in the binary so the one Lambda function serves them
+// with no build step and no framework. The handlers package serves them; the
+// JavaScript lives in separate files so a strict Content-Security-Policy
+// (no inline scripts) holds.
+package web
+
+import "embed"
+
+// FS holds index.html (GET /), sign-in.html (GET /sign-in) and assets/
+// (GET /assets/<name>).
+//
+//go:embed index.html sign-in.html assets
+var FS embed.FS
