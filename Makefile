@@ -1,0 +1,78 @@
+# Two commands matter on a fresh machine with only Go: `make dev` runs the
+# whole sign-in flow locally, `make test` tests it. Everything else is here
+# for the team: benchmarks, fuzzing, the load run, the integration run against
+# independent peers, cold-start figures and deployment.
+
+SHELL := /bin/bash
+GO ?= go
+PORT ?= 8080
+BUILD := build
+LAMBDA_ARCH ?= arm64
+FUZZTIME ?= 30s
+
+.PHONY: dev test unit e2e bench fuzz load integration coldstart lint-terraform build build-local deploy destroy clean
+
+## dev: run the product on http://127.0.0.1:$(PORT) with local Cognito and SES stand-ins
+dev:
+	@PORT=$(PORT) \
+	USER_POOL_ID=$${USER_POOL_ID:-us-east-1_localpool} \
+	USER_POOL_CLIENT_ID=$${USER_POOL_CLIENT_ID:-localclient} \
+	EMAIL_FROM="$${EMAIL_FROM:-Magic Links <no-reply@example.com>}" \
+	SIGN_IN_URL=$${SIGN_IN_URL:-http://127.0.0.1:$(PORT)/sign-in} \
+	SIGN_UP=$${SIGN_UP:-auto} \
+	AWS_REGION=$${AWS_REGION:-us-east-1} \
+	$(GO) run .
+
+## test: every test: unit, golden events, terraform, local-stack flows, browser (skips loudly without Chromium)
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+## bench: end-to-end benchmarks of every event kind through the dispatcher
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 .
+
+## fuzz: run each fuzz target for FUZZTIME
+fuzz:
+	@set -e; for t in $$(grep -rhoE '^func (Fuzz[A-Za-z0-9_]+)' --include='*_test.go' . | cut -d' ' -f2 | sort -u); do \
+		pkg=$$(grep -rlE "^func $$t\(" --include='*_test.go' . | head -1 | xargs dirname); \
+		echo "== $$t in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
+
+## load: N concurrent full sign-in cycles against the local stack
+load:
+	$(GO) run ./cmd/load -n $${N:-1000} -c $${C:-16}
+
+## integration: the real bootstrap under the Lambda Runtime Interface Emulator, against cognito-local and aws-ses-v2-local
+integration:
+	bash scripts/integration.sh
+
+## coldstart: cold-start time and peak memory under the Runtime Interface Emulator
+coldstart:
+	bash scripts/coldstart.sh
+
+## lint-terraform: tflint with its Terraform rules
+lint-terraform:
+	bash scripts/tflint.sh
+
+## build: the Lambda bootstrap for provided.al2023 (LAMBDA_ARCH=arm64 by default)
+build:
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_ARCH) $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(BUILD)/bootstrap .
+
+## build-local: the same bootstrap for this machine's architecture
+build-local:
+	CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(BUILD)/bootstrap .
+
+## deploy: build for arm64 and apply the Terraform in terraform/
+deploy: build
+	terraform -chdir=terraform init -input=false
+	terraform -chdir=terraform apply
+
+## destroy: tear the deployment down (Terraform reads the zip's source even then)
+destroy: build
+	terraform -chdir=terraform init -input=false
+	terraform -chdir=terraform destroy
+
+clean:
+	rm -rf $(BUILD)
