@@ -121,6 +121,6 @@ func newApp(cfg config.Config, c clients, logger *slog.Logger) (*app, error) {
 // awsOptions keep every AWS call bounded: Cognito waits at most 5 s for a
 // trigger, so retries and each attempt must fit well inside that.
 var awsOptions = []func(*awsconfig.LoadOptions) error{
-	awsconfig.WithRetryMaxAttempts(3),
-	awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(2 * time.Second)),
+	awsconfig.WithRetryMaxAttempts(2),
+	awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(1500 * time.Millisecond)),
 }

@@ -89,52 +89,69 @@ func Sniff(payload []byte) (Kind, error) {
 func (d *Dispatcher) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	start := d.now()
 	ctx, line := logging.With(ctx)
+	// Stop AWS calls a little before Lambda's deadline, so a slow upstream
+	// ends in our own 502 or trigger error, and this log line, rather than a
+	// timeout that API Gateway and Cognito report without a word.
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) > 2*DeadlineMargin {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-DeadlineMargin))
+		defer cancel()
+	}
 	kind, err := Sniff(payload)
 	var out []byte
+	status := 0
 	if err == nil {
-		out, err = d.invoke(ctx, kind, payload)
+		out, status, err = d.invoke(ctx, kind, payload)
 	}
-	d.logLine(ctx, start, kind, line, err)
+	d.logLine(ctx, start, kind, line, status, err)
 	return out, err
 }
 
-func (d *Dispatcher) invoke(ctx context.Context, kind Kind, payload []byte) ([]byte, error) {
+// DeadlineMargin is kept free at the end of an invocation to answer and log.
+const DeadlineMargin = 300 * time.Millisecond
+
+// invoke handles one event of a known kind; status is the HTTP status for
+// API Gateway events.
+func (d *Dispatcher) invoke(ctx context.Context, kind Kind, payload []byte) (out []byte, status int, err error) {
 	switch kind {
 	case KindTrigger:
-		return d.triggers.Handle(ctx, payload)
+		out, err = d.triggers.Handle(ctx, payload)
+		return out, 0, err
 	case KindHTTPv2:
 		var req events.APIGatewayV2HTTPRequest
 		if err := json.Unmarshal(payload, &req); err != nil {
-			return nil, fmt.Errorf("%w: bad HTTP API event: %v", ErrUnknownEvent, err)
+			return nil, 0, fmt.Errorf("%w: bad HTTP API event: %v", ErrUnknownEvent, err)
 		}
 		logging.Add(ctx, slog.String("route", req.RequestContext.HTTP.Method+" "+req.RawPath))
 		resp, err := d.v2.ProxyWithContext(ctx, req)
 		if err != nil {
 			// The adapter fails only on an event it cannot turn into a
 			// request (a bad path or base64 body): not a shape we serve.
-			return nil, fmt.Errorf("%w: HTTP API request: %w", ErrUnknownEvent, err)
+			return nil, 0, fmt.Errorf("%w: HTTP API request: %w", ErrUnknownEvent, err)
 		}
-		logging.Add(ctx, slog.Int("status", resp.StatusCode))
-		return json.Marshal(resp)
+		return httpResponse(ctx, resp.StatusCode, resp)
 	case KindHTTPv1:
 		var req events.APIGatewayProxyRequest
 		if err := json.Unmarshal(payload, &req); err != nil {
-			return nil, fmt.Errorf("%w: bad REST API event: %v", ErrUnknownEvent, err)
+			return nil, 0, fmt.Errorf("%w: bad REST API event: %v", ErrUnknownEvent, err)
 		}
 		logging.Add(ctx, slog.String("route", req.HTTPMethod+" "+req.Path))
 		resp, err := d.v1.ProxyWithContext(ctx, req)
 		if err != nil {
-			// The adapter fails only on an event it cannot turn into a
-			// request (a bad path or base64 body): not a shape we serve.
-			return nil, fmt.Errorf("%w: REST API request: %w", ErrUnknownEvent, err)
+			return nil, 0, fmt.Errorf("%w: REST API request: %w", ErrUnknownEvent, err)
 		}
-		logging.Add(ctx, slog.Int("status", resp.StatusCode))
-		return json.Marshal(resp)
+		return httpResponse(ctx, resp.StatusCode, resp)
 	}
-	return nil, ErrUnknownEvent
+	return nil, 0, ErrUnknownEvent
 }
 
-func (d *Dispatcher) logLine(ctx context.Context, start time.Time, kind Kind, line *logging.Line, err error) {
+func httpResponse(ctx context.Context, status int, resp any) ([]byte, int, error) {
+	logging.Add(ctx, slog.Int("status", status))
+	out, err := json.Marshal(resp)
+	return out, status, err
+}
+
+func (d *Dispatcher) logLine(ctx context.Context, start time.Time, kind Kind, line *logging.Line, status int, err error) {
 	attrs := []slog.Attr{
 		slog.String("kind", string(kind)),
 		slog.Duration("duration", d.now().Sub(start)),
@@ -144,16 +161,19 @@ func (d *Dispatcher) logLine(ctx context.Context, start time.Time, kind Kind, li
 	}
 	attrs = append(attrs, line.Attrs()...)
 	level, msg := slog.LevelInfo, "invocation"
+	if status >= 500 { // an upstream failure answered as 502: alert on it
+		level = slog.LevelError
+	}
 	if err != nil {
 		level = slog.LevelError
 		if kind == "" {
 			attrs[0] = slog.String("kind", "unknown")
 		}
-		attrs = append(attrs, slog.String("error", err.Error()))
+		attrs = append(attrs, slog.String("error", logging.Redact(err.Error())))
 		// Trigger errors carry a message meant for the client; the cause
 		// behind it is what an operator needs.
 		if cause := errors.Unwrap(err); cause != nil {
-			attrs = append(attrs, slog.String("cause", cause.Error()))
+			attrs = append(attrs, slog.String("cause", logging.Redact(cause.Error())))
 		}
 	}
 	d.log.LogAttrs(ctx, level, msg, attrs...)

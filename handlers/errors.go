@@ -41,7 +41,7 @@ func handle(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 		}
 		attrs := []slog.Attr{slog.String("error_code", e.Code)}
 		if e.Cause != nil {
-			attrs = append(attrs, slog.String("error", e.Cause.Error()))
+			attrs = append(attrs, slog.String("error", logging.Redact(e.Cause.Error())))
 		}
 		logging.Add(r.Context(), attrs...)
 		writeJSON(w, e.Status, map[string]string{"error": e.Code, "message": e.Message})

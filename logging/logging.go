@@ -7,6 +7,7 @@ package logging
 import (
 	"context"
 	"log/slog"
+	"regexp"
 	"strings"
 	"sync"
 )
@@ -52,4 +53,15 @@ func MaskEmail(email string) string {
 	}
 	r := []rune(local)
 	return string(r[0]) + "***@" + domain
+}
+
+// addressLike matches what could be an email address inside free text, such
+// as an AWS error message naming a recipient.
+var addressLike = regexp.MustCompile(`[^\s@<>"'(),;:/\[\]]+@[^\s@<>"'(),;:/\[\]]+`)
+
+// Redact masks every address-like run in s. Error messages from AWS can name
+// the recipient (SES MessageRejected, an IAM denial on identity/<address>),
+// so every error string goes through it before it is logged.
+func Redact(s string) string {
+	return addressLike.ReplaceAllStringFunc(s, MaskEmail)
 }

@@ -56,3 +56,28 @@ func TestLine(t *testing.T) {
 		t.Errorf("inner %d attrs, outer %d", len(innerLine.Attrs()), len(line.Attrs()))
 	}
 }
+
+func TestRedact(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct{ in, want string }{
+		"SES sandbox rejection": {
+			in:   "api error MessageRejected: Email address is not verified. The following identities failed the check in region US-EAST-1: alice@example.com",
+			want: "api error MessageRejected: Email address is not verified. The following identities failed the check in region US-EAST-1: a***@example.com",
+		},
+		"IAM denial on an identity ARN": {
+			in:   "not authorized to perform ses:SendEmail on resource arn:aws:ses:us-east-1:123456789012:identity/bob.smith+x@example.org",
+			want: "not authorized to perform ses:SendEmail on resource arn:aws:ses:us-east-1:123456789012:identity/b***@example.org",
+		},
+		"display name form": {in: "from Example <no-reply@example.com>", want: "from Example <n***@example.com>"},
+		"two addresses":     {in: "a@x.io, b@y.io", want: "a***@x.io, b***@y.io"},
+		"nothing to mask":   {in: "getting user: timeout", want: "getting user: timeout"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if got := logging.Redact(tc.in); got != tc.want {
+				t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
