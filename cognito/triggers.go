@@ -110,11 +110,13 @@ func (t *Triggers) define(ctx context.Context, e event) defineResponse {
 			logging.Add(ctx, slog.String("outcome", "fail_foreign_challenge"))
 			return fail
 		}
-		if !s.ChallengeResult {
-			failures++
+		if !s.ChallengeResult || e.Request.UserNotFound {
+			failures++ // an unknown user's answers are all wrong
 		}
 	}
-	if n := len(session); n > 0 && session[n-1].ChallengeResult {
+	// An unknown user never gets tokens, whatever a session claims: Verify
+	// already answers false for them; this is the second lock.
+	if n := len(session); n > 0 && session[n-1].ChallengeResult && !e.Request.UserNotFound {
 		logging.Add(ctx, slog.String("outcome", "issue_tokens"))
 		return defineResponse{IssueTokens: true}
 	}

@@ -116,6 +116,8 @@ func TestDefine(t *testing.T) {
 		"user not found, first call":             {request: `{"session":[],"userNotFound":true}`, want: challengeNext},
 		"user not found, two wrong":              {request: `{"session":` + session(wrong, wrong) + `,"userNotFound":true}`, want: challengeNext},
 		"user not found, three wrong":            {request: `{"session":` + session(wrong, wrong, wrong) + `,"userNotFound":true}`, want: fail},
+		"user not found, a right answer":         {request: `{"session":` + session(right) + `,"userNotFound":true}`, want: challengeNext},
+		"user not found, three right answers":    {request: `{"session":` + session(right, right, right) + `,"userNotFound":true}`, want: fail},
 		"MAX_ATTEMPTS 1, one wrong":              {request: `{"session":` + session(wrong) + `}`, maxAttempts: 1, want: fail},
 		"MAX_ATTEMPTS 5, three wrong":            {request: `{"session":` + session(wrong, wrong, wrong) + `}`, maxAttempts: 5, want: challengeNext},
 		"MAX_ATTEMPTS 5, five wrong":             {request: `{"session":` + session(wrong, wrong, wrong, wrong, wrong) + `}`, maxAttempts: 5, want: fail},

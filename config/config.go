@@ -145,6 +145,10 @@ func Load(getenv func(string) string) (Config, error) {
 			}
 			c.AllowedOrigins = append(c.AllowedOrigins, o)
 		}
+		// An empty list would mean "any origin" to the CORS middleware.
+		if len(c.AllowedOrigins) == 0 {
+			bad("ALLOWED_ORIGINS", "set but names no origin")
+		}
 	} else if signInOrigin != "" {
 		c.AllowedOrigins = []string{signInOrigin}
 	}

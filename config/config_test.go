@@ -111,6 +111,7 @@ func TestInvalid(t *testing.T) {
 		"MAX_ATTEMPTS not a number":     {vars: map[string]string{"MAX_ATTEMPTS": "three"}, want: []string{"MAX_ATTEMPTS"}},
 		"ALLOWED_ORIGINS with a path":   {vars: map[string]string{"ALLOWED_ORIGINS": "https://app.example.com/x"}, want: []string{"ALLOWED_ORIGINS"}},
 		"ALLOWED_ORIGINS wildcard":      {vars: map[string]string{"ALLOWED_ORIGINS": "*"}, want: []string{"ALLOWED_ORIGINS"}},
+		"ALLOWED_ORIGINS only commas":   {vars: map[string]string{"ALLOWED_ORIGINS": " , "}, want: []string{"ALLOWED_ORIGINS"}},
 		"bad COGNITO_ENDPOINT":          {vars: map[string]string{"COGNITO_ENDPOINT": "localhost:9229"}, want: []string{"COGNITO_ENDPOINT"}},
 		"all problems together": {
 			vars: map[string]string{"USER_POOL_ID": "", "EMAIL_FROM": "", "SIGN_IN_URL": "https://x/#a", "LINK_TTL": "forever", "RESEND_INTERVAL": "-1m", "SIGN_UP": "maybe", "MAX_ATTEMPTS": "0", "ALLOWED_ORIGINS": "nope"},

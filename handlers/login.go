@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/mail"
 	"net/url"
@@ -127,6 +128,12 @@ func Link(signInURL, email, secret string) string {
 // readEmail decodes and validates the body; any problem is a 400 or 413 and
 // nothing downstream is called.
 func readEmail(w http.ResponseWriter, r *http.Request) (string, error) {
+	// Only JSON: a browser sends it cross-origin only after a CORS preflight,
+	// so ALLOWED_ORIGINS really decides which sites can make it send mail
+	// (a text/plain form post would need no preflight).
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return "", &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "the body must be JSON sent as Content-Type: application/json"}
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {

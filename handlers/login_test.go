@@ -304,6 +304,49 @@ func TestLoginReplacesForeignAttribute(t *testing.T) {
 	}
 }
 
+// TestLoginContentType: only JSON is read, so a cross-site form post (which
+// needs no CORS preflight) cannot make the endpoint send mail.
+func TestLoginContentType(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		contentType string
+		wantStatus  int
+	}{
+		"json":                {"application/json", http.StatusAccepted},
+		"json with charset":   {"application/json; charset=utf-8", http.StatusAccepted},
+		"upper case":          {"Application/JSON", http.StatusAccepted},
+		"none":                {"", http.StatusUnsupportedMediaType},
+		"text/plain form":     {"text/plain", http.StatusUnsupportedMediaType},
+		"urlencoded form":     {"application/x-www-form-urlencoded", http.StatusUnsupportedMediaType},
+		"multipart form":      {"multipart/form-data; boundary=x", http.StatusUnsupportedMediaType},
+		"json-like subtype":   {"application/json-patch+json", http.StatusUnsupportedMediaType},
+		"malformed parameter": {"application/json; =", http.StatusUnsupportedMediaType},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, nil)
+			r := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(`{"email":"user@example.com"}`))
+			if tc.contentType != "" {
+				r.Header.Set("Content-Type", tc.contentType)
+			}
+			w := httptest.NewRecorder()
+			e.router.ServeHTTP(w, r)
+			if w.Code != tc.wantStatus {
+				t.Fatalf("status %d, want %d: %s", w.Code, tc.wantStatus, w.Body)
+			}
+			if tc.wantStatus == http.StatusUnsupportedMediaType {
+				if !strings.Contains(w.Body.String(), `"unsupported_media_type"`) {
+					t.Errorf("body %s, want the unsupported_media_type code", w.Body)
+				}
+				if n := len(e.users.Calls()); n != 0 {
+					t.Errorf("%d user-pool calls on a rejected body, want none", n)
+				}
+			}
+		})
+	}
+}
+
 func TestLoginBadInput(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
@@ -596,6 +639,9 @@ func TestCORS(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			r := httptest.NewRequest(tc.method, "/login", strings.NewReader(`{"email":"nobody@example.com"}`))
+			if tc.method == http.MethodPost {
+				r.Header.Set("Content-Type", "application/json")
+			}
 			if tc.origin != "" {
 				r.Header.Set("Origin", tc.origin)
 			}

@@ -9,12 +9,11 @@ const submit = document.getElementById('submit');
 const status = document.getElementById('status');
 
 // "Email me a new link" on the sign-in page brings the address along in the
-// fragment (#email=…), which no server sees; ?email= works too.
+// fragment (#email=…), which no server sees. A query string is deliberately
+// not read: it would put addresses in server and proxy logs.
 function prefill() {
-  const fromHash = new URLSearchParams(location.hash.slice(1)).get('email');
-  const fromQuery = new URLSearchParams(location.search).get('email');
-  const email = fromHash || fromQuery;
-  if (location.hash || fromQuery) history.replaceState(null, '', location.pathname);
+  const email = new URLSearchParams(location.hash.slice(1)).get('email');
+  if (location.hash) history.replaceState(null, '', location.pathname + location.search);
   if (email) input.value = email.slice(0, 254);
 }
 
