@@ -43,12 +43,21 @@ func runLocal(ctx context.Context, args []string, getenv func(string) string, st
 	if region == "" {
 		region = "us-east-1"
 	}
+	// Locally every setting has a default, so `go run .` alone works; the
+	// URLs follow the port actually bound. The page must call the local
+	// Cognito stand-in, not AWS.
+	localDefaults := map[string]string{
+		"USER_POOL_ID":        "us-east-1_localpool",
+		"USER_POOL_CLIENT_ID": "localclient",
+		"EMAIL_FROM":          "Magic Links <no-reply@example.com>",
+		"SIGN_IN_URL":         base + "/sign-in",
+		"COGNITO_ENDPOINT":    base + "/local/cognito",
+	}
 	env := func(k string) string {
-		// The page must call the local Cognito stand-in, not AWS.
-		if k == "COGNITO_ENDPOINT" && getenv(k) == "" {
-			return base + "/local/cognito"
+		if v := getenv(k); v != "" {
+			return v
 		}
-		return getenv(k)
+		return localDefaults[k]
 	}
 	cfg, err := config.Load(env)
 	if err != nil {
