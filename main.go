@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"os"
@@ -38,9 +39,10 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr}))
-	// Libraries that log through the standard logger (the API Gateway
-	// adapter does, for malformed events) then write JSON lines too.
-	slog.SetDefault(logger)
+	// The dispatcher writes the one line per invocation, errors included;
+	// aws-lambda-go and the API Gateway adapter would repeat those errors
+	// through the standard logger as extra, unstructured lines.
+	log.SetOutput(io.Discard)
 	if getenv("AWS_LAMBDA_RUNTIME_API") == "" {
 		return runLocal(ctx, args, getenv, stdout, logger)
 	}

@@ -105,12 +105,18 @@ func (p *Pool) SetChallenges(ctx context.Context, username, value string) error 
 }
 
 // CompleteSignIn spends every outstanding link and verifies the address, in
-// one write so that a retry repeats the same change.
-func (p *Pool) CompleteSignIn(ctx context.Context, username string) error {
-	return p.update(ctx, username,
-		types.AttributeType{Name: aws.String(cognito.AttrChallenges), Value: aws.String(challenge.Set{}.String())},
-		types.AttributeType{Name: aws.String("email_verified"), Value: aws.String("true")},
-	)
+// one write so that a retry repeats the same change. The address is written
+// back unchanged beside email_verified: Cognito does not need it, but other
+// implementations of the API (cognito-local) refuse email_verified alone.
+func (p *Pool) CompleteSignIn(ctx context.Context, username, email string) error {
+	attrs := []types.AttributeType{
+		{Name: aws.String(cognito.AttrChallenges), Value: aws.String(challenge.Set{}.String())},
+		{Name: aws.String("email_verified"), Value: aws.String("true")},
+	}
+	if email != "" {
+		attrs = append(attrs, types.AttributeType{Name: aws.String("email"), Value: aws.String(email)})
+	}
+	return p.update(ctx, username, attrs...)
 }
 
 func (p *Pool) update(ctx context.Context, username string, attrs ...types.AttributeType) error {

@@ -189,8 +189,11 @@ func TestWrites(t *testing.T) {
 		call func(p *userpool.Pool) error
 		want map[string]string
 	}{
-		"SetChallenges":  {call: func(p *userpool.Pool) error { return p.SetChallenges(context.Background(), "sub-1", "v1 x") }, want: map[string]string{"custom:authChallenge": "v1 x"}},
-		"CompleteSignIn": {call: func(p *userpool.Pool) error { return p.CompleteSignIn(context.Background(), "sub-1") }, want: map[string]string{"custom:authChallenge": "v1", "email_verified": "true"}},
+		"SetChallenges": {call: func(p *userpool.Pool) error { return p.SetChallenges(context.Background(), "sub-1", "v1 x") }, want: map[string]string{"custom:authChallenge": "v1 x"}},
+		"CompleteSignIn": {call: func(p *userpool.Pool) error {
+			return p.CompleteSignIn(context.Background(), "sub-1", "user@example.com")
+		}, want: map[string]string{"custom:authChallenge": "v1", "email_verified": "true", "email": "user@example.com"}},
+		"CompleteSignIn without an address": {call: func(p *userpool.Pool) error { return p.CompleteSignIn(context.Background(), "sub-1", "") }, want: map[string]string{"custom:authChallenge": "v1", "email_verified": "true"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -1,0 +1,188 @@
+// Command coldstart measures the bootstrap's cold start under the AWS Lambda
+// Runtime Interface Emulator (make coldstart, scripts/coldstart.sh).
+//
+// Each run starts a fresh aws-lambda-rie with the bootstrap, sends one event
+// as soon as the emulator listens, and records:
+//
+//   - start→answer: from starting the emulator process to the first answered
+//     invocation (the emulator starts the bootstrap on that invocation, as
+//     Lambda does, so this holds the emulator's start, the bootstrap's exec
+//     and init, and the first invocation);
+//   - invoke→answer: from sending the first invocation to its answer (the
+//     bootstrap's exec, init and first invocation);
+//   - emulator ready: from starting the emulator to its invoke endpoint
+//     accepting connections;
+//   - peak RSS: the bootstrap's VmHWM from /proc after that answer.
+//
+// It prints every run, then the median and the maximum of each, and the
+// binary's size. The event makes no AWS call (a DefineAuthChallenge by
+// default), so nothing but the two processes is measured; the configuration
+// is complete but points AWS at an unused loopback port.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"magiclinks/integration/internal/rie"
+)
+
+type run struct {
+	startToAnswer  time.Duration
+	invokeToAnswer time.Duration
+	ready          time.Duration
+	peakRSSKiB     int
+}
+
+func main() {
+	rieBin := flag.String("rie", ".tools/bin/aws-lambda-rie", "path of aws-lambda-rie")
+	bootstrap := flag.String("bootstrap", "build/bootstrap", "path of the bootstrap (built with -tags lambda.norpc)")
+	runs := flag.Int("n", 10, "number of cold starts")
+	eventPath := flag.String("event", "testdata/events/cognito-define-first-call.json", "event of the first invocation")
+	flag.Parse()
+	if *runs < 1 {
+		fail("-n must be at least 1")
+	}
+	event, err := os.ReadFile(*eventPath)
+	if err != nil {
+		fail("%v", err)
+	}
+	info, err := os.Stat(*bootstrap)
+	if err != nil {
+		fail("%v", err)
+	}
+	unused, err := rie.FreePort()
+	if err != nil {
+		fail("%v", err)
+	}
+	endpoint := fmt.Sprintf("http://127.0.0.1:%d", unused)
+	env := map[string]string{
+		"USER_POOL_ID":                "us-east-1_Example1",
+		"USER_POOL_CLIENT_ID":         "1example23456789abcdefghij",
+		"EMAIL_FROM":                  "Example <no-reply@example.com>",
+		"SIGN_IN_URL":                 "https://app.example.com/sign-in",
+		"AWS_REGION":                  "us-east-1",
+		"AWS_ACCESS_KEY_ID":           "local",
+		"AWS_SECRET_ACCESS_KEY":       "local",
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_CONFIG_FILE":             "/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+		"AWS_ENDPOINT_URL":            endpoint,
+	}
+
+	fmt.Printf("cold start of %s under %s, %d runs, first event %s\n", *bootstrap, *rieBin, *runs, *eventPath)
+	fmt.Printf("%4s  %14s  %14s  %14s  %10s\n", "run", "start->answer", "invoke->answer", "emulator ready", "peak RSS")
+	var results []run
+	for i := 1; i <= *runs; i++ {
+		r, err := once(*rieBin, *bootstrap, env, event)
+		if err != nil {
+			fail("run %d: %v", i, err)
+		}
+		results = append(results, r)
+		fmt.Printf("%4d  %14s  %14s  %14s  %6.1f MiB\n", i, ms(r.startToAnswer), ms(r.invokeToAnswer), ms(r.ready), mib(r.peakRSSKiB))
+	}
+
+	durations := func(get func(run) time.Duration) (med, max time.Duration) {
+		var v []time.Duration
+		for _, r := range results {
+			v = append(v, get(r))
+		}
+		sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
+		return median(v), v[len(v)-1]
+	}
+	var rss []int
+	for _, r := range results {
+		rss = append(rss, r.peakRSSKiB)
+	}
+	sort.Ints(rss)
+	medRSS := rss[len(rss)/2]
+	if len(rss)%2 == 0 {
+		medRSS = (rss[len(rss)/2-1] + rss[len(rss)/2]) / 2
+	}
+
+	fmt.Printf("\n%-38s %10s  %10s\n", fmt.Sprintf("over %d cold starts", len(results)), "median", "max")
+	for _, m := range []struct {
+		name string
+		get  func(run) time.Duration
+	}{
+		{"process start -> first answer", func(r run) time.Duration { return r.startToAnswer }},
+		{"first invocation -> answer", func(r run) time.Duration { return r.invokeToAnswer }},
+		{"emulator start -> ready", func(r run) time.Duration { return r.ready }},
+	} {
+		med, max := durations(m.get)
+		fmt.Printf("%-38s %10s  %10s\n", m.name, ms(med), ms(max))
+	}
+	fmt.Printf("%-38s %6.1f MiB  %6.1f MiB\n", "bootstrap peak RSS (VmHWM)", mib(medRSS), mib(rss[len(rss)-1]))
+	fmt.Printf("%-38s %d bytes (%.1f MiB)\n", "binary size", info.Size(), float64(info.Size())/(1<<20))
+}
+
+// once is one cold start.
+func once(rieBin, bootstrap string, env map[string]string, event []byte) (run, error) {
+	out := &lockedBuffer{}
+	f, err := rie.Start(rie.Options{RIE: rieBin, Bootstrap: bootstrap, Env: env, Log: out})
+	if err != nil {
+		return run{}, err
+	}
+	defer f.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sent := time.Now()
+	reply, err := f.Invoke(ctx, event)
+	answered := time.Now()
+	if err != nil {
+		return run{}, fmt.Errorf("invoke: %v\n%s", err, out.String())
+	}
+	if reply.Status != 200 || reply.Err != nil || !json.Valid(reply.Body) {
+		return run{}, fmt.Errorf("invoke: %d %s\n%s", reply.Status, reply.Body, out.String())
+	}
+	pid := f.BootstrapPid()
+	if pid == 0 {
+		return run{}, fmt.Errorf("no bootstrap process under the emulator")
+	}
+	hwm, err := rie.PeakRSSKiB(pid)
+	if err != nil {
+		return run{}, err
+	}
+	r := run{startToAnswer: answered.Sub(f.Started), invokeToAnswer: answered.Sub(sent), ready: f.Ready.Sub(f.Started), peakRSSKiB: hwm}
+	return r, nil
+}
+
+func median(v []time.Duration) time.Duration {
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
+
+func mib(kib int) float64 { return float64(kib) / 1024 }
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "coldstart: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

@@ -1,0 +1,25 @@
+// Package integration runs the real bootstrap binary against independent
+// implementations of the protocols it speaks: the AWS Lambda Runtime
+// Interface Emulator (the Lambda Runtime API and invoke endpoint),
+// cognito-local (the Cognito user-pool admin API) and aws-ses-v2-local
+// (SES v2 SendEmail). Our own fakes can share our own misunderstandings;
+// these peers do not.
+//
+// The tests are behind the build tag "integration", so go test ./... skips
+// them. Run them with make integration (scripts/integration.sh), which
+// installs the pinned peers, builds the bootstrap, starts the servers on free
+// loopback ports and runs
+//
+//	go test -tags integration -count=1 ./integration/
+//
+// with these variables set:
+//
+//	INTEGRATION_RIE          path of aws-lambda-rie
+//	INTEGRATION_BOOTSTRAP    path of the bootstrap built with -tags lambda.norpc
+//	INTEGRATION_COGNITO_URL  cognito-local's endpoint, http://127.0.0.1:PORT
+//	INTEGRATION_SES_URL      aws-ses-v2-local's endpoint, http://127.0.0.1:PORT
+//	INTEGRATION_LOG_DIR      where each emulated function's output is kept
+//
+// integration/coldstart measures the bootstrap's cold start under the
+// emulator (make coldstart).
+package integration
