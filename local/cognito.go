@@ -89,6 +89,12 @@ var (
 	errTooManySessions = &apiError{"TooManyRequestsException", "Too many open authentication sessions; try again later."}
 )
 
+// errAdminFromBrowser refuses an admin call from a web page. A page holds no
+// AWS credentials, so in AWS its admin call fails for want of a signature:
+// the same type as a missing one (not NotAuthorizedException, which Cognito
+// keeps for bad user credentials and tokens), with a message saying why.
+var errAdminFromBrowser = &apiError{"MissingAuthenticationTokenException", "Missing Authentication Token: admin operations are not served to browsers (the request has an Origin header)"}
+
 // operation is one API action: it decodes its own input from body.
 type operation struct {
 	// admin operations are IAM-authorised (SigV4) in AWS; the others are
@@ -136,9 +142,20 @@ func (c *cognito) serveAPI(w http.ResponseWriter, r *http.Request) {
 	// Admin calls are SigV4-signed by the SDK. We accept any signature (there
 	// are no real credentials locally) but insist on one, so a page that
 	// calls an admin API from the browser fails here as it would in AWS.
-	if op.admin && !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
-		writeAPIError(w, errMissingAuthHdr)
-		return
+	// Since any string passes for a signature, a page could forge one; what
+	// it cannot do is leave out Origin, which browsers send on every
+	// cross-origin request and every same-origin POST, and the SDK never
+	// sends. Otherwise any site open while make dev runs could list the users
+	// or set a challenge it knows and sign in as anyone.
+	if op.admin {
+		if _, fromBrowser := r.Header["Origin"]; fromBrowser {
+			writeAPIError(w, errAdminFromBrowser)
+			return
+		}
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
+			writeAPIError(w, errMissingAuthHdr)
+			return
+		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAPIBody))
 	if err != nil {

@@ -526,6 +526,10 @@ func TestCORSPreflight(t *testing.T) {
 		!strings.Contains(h.Get("Access-Control-Allow-Headers"), "X-Amz-Target") {
 		t.Fatalf("preflight: %d %v", resp.StatusCode, h)
 	}
+	// Only admin operations are signed, and no page may call them.
+	if strings.Contains(strings.ToLower(h.Get("Access-Control-Allow-Headers")), "authorization") {
+		t.Fatalf("preflight allows Authorization: %q", h.Get("Access-Control-Allow-Headers"))
+	}
 }
 
 func TestRefreshAndRevoke(t *testing.T) {

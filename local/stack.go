@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -56,7 +57,7 @@ type Stack struct {
 	log     *slog.Logger
 	cognito *cognito
 	outbox  *outbox
-	mux     *http.ServeMux
+	handler http.Handler
 }
 
 // Route prefixes, relative to BaseURL.
@@ -135,24 +136,73 @@ func New(o Options) (*Stack, error) {
 	}
 	m.HandleFunc("GET "+cognitoPath+"/{pool}/.well-known/jwks.json", s.cognito.serveJWKS)
 	m.HandleFunc("GET "+cognitoPath+"/{pool}/.well-known/openid-configuration", s.cognito.serveOpenIDConfig)
-	m.HandleFunc("POST "+sesPath+"/v2/email/outbound-emails", s.serveSendEmail)
+	m.HandleFunc("POST "+sesPath+"/v2/email/outbound-emails", s.ownOriginOnly(s.serveSendEmail))
 	m.HandleFunc("GET /local/outbox", s.serveOutbox)
-	m.HandleFunc("DELETE /local/outbox", s.serveClearOutbox)
+	m.HandleFunc("DELETE /local/outbox", s.ownOriginOnly(s.serveClearOutbox))
 	m.HandleFunc("GET /local/mail", s.serveMailbox)
 	m.HandleFunc("GET /local/{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/local/mail", http.StatusFound)
 	})
 	if o.Clock != nil {
 		m.HandleFunc("GET /local/clock", s.serveClock)
-		m.HandleFunc("POST /local/clock", s.serveClock)
+		m.HandleFunc("POST /local/clock", s.ownOriginOnly(s.serveClock))
 	}
-	s.mux = m
+	s.handler = loopbackOnly(m)
 	return s, nil
 }
 
 // Handler serves everything under /local/. It expects the full request path
-// (mount it at "/local/" without stripping the prefix).
-func (s *Stack) Handler() http.Handler { return s.mux }
+// (mount it at "/local/" without stripping the prefix). It answers only
+// requests addressed to a loopback name (see loopbackOnly).
+func (s *Stack) Handler() http.Handler { return s.handler }
+
+// loopbackOnly refuses every request whose Host is not 127.0.0.1, localhost
+// or [::1]. The binary listens on 127.0.0.1 only, but a browser still sends it
+// requests for any name that resolves there: a page on evil.example that
+// rebinds its own name to 127.0.0.1 (DNS rebinding) is same-origin with
+// itself and could read /local/outbox, links and all. Its requests say
+// Host: evil.example:<port>, which is refused here.
+func loopbackOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isLoopbackHost(r.Host) {
+			writeJSON(w, http.StatusForbidden, map[string]string{"message": "the local stand-ins answer only requests to 127.0.0.1, localhost or [::1]"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isLoopbackHost reports whether a Host header names a loopback address, with
+// or without a port.
+func isLoopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	} else if strings.HasPrefix(hostport, "[") && strings.HasSuffix(hostport, "]") {
+		host = hostport[1 : len(hostport)-1]
+	}
+	switch strings.ToLower(host) {
+	case "127.0.0.1", "localhost", "::1":
+		return true
+	}
+	return false
+}
+
+// ownOriginOnly guards the endpoints that change the stack's state (moving
+// the clock, emptying the outbox) from other web pages. A page on any origin
+// may POST a "simple" request here without a preflight (text/plain bodies
+// are still read as JSON), and the browser sends its Origin when it does.
+// Tests, curl and the load run send no Origin, and the stack's own pages send
+// the stack's own.
+func (s *Stack) ownOriginOnly(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if origins, ok := r.Header["Origin"]; ok && (len(origins) != 1 || !strings.EqualFold(origins[0], s.opts.BaseURL)) {
+			writeJSON(w, http.StatusForbidden, map[string]string{"message": "cross-origin requests may not change the local stack"})
+			return
+		}
+		next(w, r)
+	}
+}
 
 // CognitoEndpoint is the base endpoint for the Cognito user-pools SDK client.
 func (s *Stack) CognitoEndpoint() string { return s.opts.BaseURL + cognitoPath }
@@ -166,12 +216,14 @@ func (s *Stack) Issuer() string { return s.cognito.cfg.issuer }
 
 // preflight answers CORS preflight for the Cognito endpoint. Real Cognito
 // allows any origin, and so do we: a team's own front end on another port may
-// call it.
+// call the public operations. Authorization is not among the allowed headers:
+// the public operations carry their token in the body, and only the admin
+// operations are SigV4-signed, which no web page may call (serveAPI).
 func preflight(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "Content-Type, X-Amz-Target, X-Amz-User-Agent, X-Amz-Date, X-Amz-Content-Sha256, X-Amz-Security-Token, Authorization, Amz-Sdk-Invocation-Id, Amz-Sdk-Request, Cache-Control")
+	h.Set("Access-Control-Allow-Headers", "Content-Type, X-Amz-Target, X-Amz-User-Agent, X-Amz-Date, X-Amz-Content-Sha256, X-Amz-Security-Token, Amz-Sdk-Invocation-Id, Amz-Sdk-Request, Cache-Control")
 	h.Set("Access-Control-Max-Age", "600")
 	w.WriteHeader(http.StatusNoContent)
 }

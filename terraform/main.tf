@@ -43,4 +43,13 @@ locals {
 
   ses_identity_arn          = "arn:${local.partition}:ses:${local.region}:${local.account_id}:identity/${var.ses_identity}"
   ses_configuration_set_arn = "arn:${local.partition}:ses:${local.region}:${local.account_id}:configuration-set/${var.ses_configuration_set}"
+
+  # The testers' own identities, which SES checks too while the account is in
+  # the sandbox (see the SendMail statement in iam.tf).
+  ses_sandbox_recipient_arns = [for addr in var.ses_sandbox_recipients : "arn:${local.partition}:ses:${local.region}:${local.account_id}:identity/${addr}"]
+
+  # The bare address of email_from: "Example <no-reply@example.com>" and
+  # "no-reply@example.com" both give no-reply@example.com. Anchored at the end,
+  # so an @ in a display name is never taken for the address.
+  ses_from_address = regex("([^<>@\\s]+@[^<>@\\s]+)>?$", trimspace(var.email_from))[0]
 }

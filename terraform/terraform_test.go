@@ -418,6 +418,18 @@ func TestValidations(t *testing.T) {
 		"allowed_origins":        {good: []cty.Value{cty.ListValEmpty(cty.String), cty.ListVal([]cty.Value{s("https://app.example.com")})}, bad: []cty.Value{cty.ListVal([]cty.Value{s("https://app.example.com/")})}},
 		"email_from":             {good: []cty.Value{s("Example <no-reply@example.com>"), s("no-reply@example.com")}, bad: []cty.Value{s("Example"), s("<a@b.c")}},
 		"ses_identity":           {good: []cty.Value{s("example.com"), s("no-reply@example.com")}, bad: []cty.Value{s("Example <no-reply@example.com>"), s("localhost")}},
+		"ses_sandbox_recipients": {
+			good: []cty.Value{cty.ListValEmpty(cty.String), cty.ListVal([]cty.Value{s("alice@example.com"), s("bob.o+test@mail.example.org")})},
+			bad: []cty.Value{
+				cty.ListVal([]cty.Value{s("alice@example.com"), s("*@example.com")}),
+				cty.ListVal([]cty.Value{s("a?ice@example.com")}),
+				cty.ListVal([]cty.Value{s("${aws:username}@example.com")}),
+				cty.ListVal([]cty.Value{s("Alice <alice@example.com>")}),
+				cty.ListVal([]cty.Value{s("example.com")}),
+				cty.ListVal([]cty.Value{s("alice@*")}),
+				cty.ListVal([]cty.Value{s("")}),
+			},
+		},
 	}
 	for name, tc := range cases {
 		v := c.variable(t, name)
@@ -657,8 +669,7 @@ func TestExecutionRole(t *testing.T) {
 		"cognito-idp:AdminCreateUser":           {"aws_cognito_user_pool.this.arn"},
 		"cognito-idp:AdminSetUserPassword":      {"aws_cognito_user_pool.this.arn"},
 		"cognito-idp:AdminUpdateUserAttributes": {"aws_cognito_user_pool.this.arn"},
-		"cognito-idp:AdminDeleteUserAttributes": {"aws_cognito_user_pool.this.arn"},
-		"ses:SendEmail":                         {"local.ses_identity_arn", "local.ses_configuration_set_arn"},
+		"ses:SendEmail":                         {"local.ses_identity_arn", "local.ses_configuration_set_arn", "local.ses_sandbox_recipient_arns"},
 		"logs:CreateLogStream":                  {"aws_cloudwatch_log_group.function.arn"},
 		"logs:PutLogEvents":                     {"aws_cloudwatch_log_group.function.arn"},
 	}
@@ -734,6 +745,126 @@ func TestExecutionRole(t *testing.T) {
 		if got := c.text("main.tf", c.local(t, name).Expr); !strings.HasSuffix(got, wantPart) {
 			t.Errorf("local.%s = %s, want it to end with %s", name, got, wantPart)
 		}
+	}
+}
+
+// TestSendMailScope evaluates the SendMail statement as Terraform would, for
+// each kind of deployment, and checks the exact resources and the From
+// condition: the sender identity, the configuration set when one is set, the
+// sandbox testers when listed, and nothing else.
+func TestSendMailScope(t *testing.T) {
+	t.Parallel()
+	c := load(t)
+	doc := c.one(t, "data", "aws_iam_policy_document", "this")
+	var send *hclsyntax.Block
+	for _, st := range doc.Body.Blocks {
+		if st.Type != "statement" {
+			continue
+		}
+		if v, _ := st.Body.Attributes["sid"].Expr.Value(nil); v.Type() == cty.String && v.AsString() == "SendMail" {
+			send = st
+		}
+	}
+	if send == nil {
+		t.Fatal(`no statement with sid "SendMail"`)
+	}
+	cond := nested(t, block{doc.file, send}, "condition")
+
+	const prefix = "arn:aws:ses:eu-west-1:123456789012:"
+	s := cty.StringVal
+	list := func(xs ...string) cty.Value {
+		if len(xs) == 0 {
+			return cty.ListValEmpty(cty.String)
+		}
+		var vs []cty.Value
+		for _, x := range xs {
+			vs = append(vs, s(x))
+		}
+		return cty.ListVal(vs)
+	}
+	cases := map[string]struct {
+		emailFrom, identity, configSet string
+		recipients                     []string
+		want                           []string
+		wantFrom                       string
+	}{
+		"domain identity, production": {
+			emailFrom: "Example <no-reply@example.com>", identity: "example.com",
+			want:     []string{prefix + "identity/example.com"},
+			wantFrom: "no-reply@example.com",
+		},
+		"address identity with configuration set": {
+			emailFrom: "no-reply@example.com", identity: "no-reply@example.com", configSet: "magic-links",
+			want:     []string{prefix + "identity/no-reply@example.com", prefix + "configuration-set/magic-links"},
+			wantFrom: "no-reply@example.com",
+		},
+		"sandbox testers": {
+			emailFrom: `  "support@example.com" <no-reply@example.com> `, identity: "example.com", configSet: "magic-links",
+			recipients: []string{"alice@example.com", "bob@example.org"},
+			want: []string{
+				prefix + "identity/example.com",
+				prefix + "configuration-set/magic-links",
+				prefix + "identity/alice@example.com",
+				prefix + "identity/bob@example.org",
+			},
+			wantFrom: "no-reply@example.com",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			ctx := &hcl.EvalContext{
+				Variables: map[string]cty.Value{
+					"var": cty.ObjectVal(map[string]cty.Value{
+						"email_from":             s(tc.emailFrom),
+						"ses_identity":           s(tc.identity),
+						"ses_configuration_set":  s(tc.configSet),
+						"ses_sandbox_recipients": list(tc.recipients...),
+					}),
+				},
+				Functions: map[string]function.Function{
+					"concat":    stdlib.ConcatFunc,
+					"regex":     stdlib.RegexFunc,
+					"trimspace": stdlib.TrimSpaceFunc,
+				},
+			}
+			locals := map[string]cty.Value{"partition": s("aws"), "region": s("eu-west-1"), "account_id": s("123456789012")}
+			ctx.Variables["local"] = cty.ObjectVal(locals)
+			for _, name := range []string{"ses_identity_arn", "ses_configuration_set_arn", "ses_sandbox_recipient_arns", "ses_from_address"} {
+				v, diags := c.local(t, name).Expr.Value(ctx)
+				if diags.HasErrors() {
+					t.Fatalf("local.%s: %s", name, diags.Error())
+				}
+				locals[name] = v
+			}
+			ctx.Variables["local"] = cty.ObjectVal(locals)
+
+			res, diags := send.Body.Attributes["resources"].Expr.Value(ctx)
+			if diags.HasErrors() {
+				t.Fatalf("resources: %s", diags.Error())
+			}
+			got := strs(t, res)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("resources = %q, want %q", got, tc.want)
+			}
+			for _, r := range got {
+				if strings.ContainsAny(r, "*?") {
+					t.Errorf("resource %q has a wildcard", r)
+				}
+			}
+
+			for name, want := range map[string]string{"test": "StringEquals", "variable": "ses:FromAddress"} {
+				if v := literal(t, cond, name); v.AsString() != want {
+					t.Errorf("condition %s = %q, want %q", name, v.AsString(), want)
+				}
+			}
+			from, diags := cond.Body.Attributes["values"].Expr.Value(ctx)
+			if diags.HasErrors() {
+				t.Fatalf("condition values: %s", diags.Error())
+			}
+			if got := strs(t, from); !slices.Equal(got, []string{tc.wantFrom}) {
+				t.Errorf("ses:FromAddress values = %q, want [%q]", got, tc.wantFrom)
+			}
+		})
 	}
 }
 

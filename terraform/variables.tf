@@ -213,6 +213,20 @@ variable "ses_configuration_set" {
   }
 }
 
+variable "ses_sandbox_recipients" {
+  type        = list(string)
+  description = "While the account is in the SES sandbox: the verified recipient addresses (testers) the function may send to; SES authorizes sandbox sends against each recipient's identity too. Leave empty once production access is granted."
+  default     = []
+
+  validation {
+    # Each one becomes an identity ARN in the execution role's policy: a bare
+    # address only, without the IAM wildcards * and ? or a policy variable ($)
+    # that would widen it to other identities.
+    condition     = alltrue([for addr in var.ses_sandbox_recipients : can(regex("^[^@\\s<>*?$]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$", addr))])
+    error_message = "Each ses_sandbox_recipients entry must be a bare email address like tester@example.com: no display name, no * or ? or $."
+  }
+}
+
 # ---------------------------------------------------------------------------
 # Lambda
 # ---------------------------------------------------------------------------
