@@ -20,6 +20,8 @@ dev:
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	@# go test shows a skipped test's message only with -v: say it here too.
+	@[ -x /usr/bin/chromium ] || printf '\n%s\n!!! BROWSER TEST SKIPPED: /usr/bin/chromium is missing.\n!!! Install it with: bash scripts/install-chromium.sh (Debian apt-get), then run make test again.\n%s\n\n' "$$(printf '!%.0s' $$(seq 78))" "$$(printf '!%.0s' $$(seq 78))" >&2
 
 ## bench: end-to-end benchmarks of every event kind through the dispatcher
 bench:
