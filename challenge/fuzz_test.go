@@ -3,8 +3,7 @@ package challenge
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
+	"magiclinks/internal/testevents"
 	"reflect"
 	"testing"
 	"time"
@@ -14,16 +13,8 @@ import (
 // events, so the fuzzer starts from real values.
 func seedAttributes(f *testing.F) []string {
 	f.Helper()
-	files, err := filepath.Glob("../testdata/events/*.json")
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no recorded events: %v", err)
-	}
 	var out []string
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range testevents.Load(f, "*.json") {
 		var e struct {
 			Request struct {
 				UserAttributes map[string]any `json:"userAttributes"`

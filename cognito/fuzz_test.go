@@ -4,11 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"magiclinks/cognito"
+	"magiclinks/internal/testevents"
 )
 
 // FuzzHandle feeds the trigger decoder arbitrary events, starting from the
@@ -16,15 +15,7 @@ import (
 // otherwise returns a JSON object holding every field it was given plus a
 // response.
 func FuzzHandle(f *testing.F) {
-	files, err := filepath.Glob("../testdata/events/*.json")
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no recorded events: %v", err)
-	}
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range testevents.Load(f, "*.json") {
 		f.Add(b)
 	}
 	tr := newTriggers(&fakeUsers{})

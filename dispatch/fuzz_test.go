@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"magiclinks/config"
 	"magiclinks/dispatch"
 	"magiclinks/handlers"
+	"magiclinks/internal/testevents"
 )
 
 var t0 = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
@@ -69,15 +69,7 @@ func realDispatcher(f *testing.F) *dispatch.Dispatcher {
 // error the caller can classify (ErrUnknownEvent or a trigger's
 // *cognito.PublicError), never panics, and keeps serving afterwards.
 func FuzzInvoke(f *testing.F) {
-	files, err := filepath.Glob("../testdata/events/*.json")
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no recorded events: %v", err)
-	}
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range testevents.Load(f, "*.json") {
 		f.Add(b)
 	}
 	d := realDispatcher(f)

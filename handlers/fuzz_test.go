@@ -5,29 +5,20 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode"
 	"unicode/utf8"
 
 	"magiclinks/handlers"
+	"magiclinks/internal/testevents"
 )
 
 // FuzzParseLogin: whatever the body, ParseLogin returns either a normalised
 // address or a 400 *handlers.Error. Seeded with the bodies of the recorded
 // API Gateway events.
 func FuzzParseLogin(f *testing.F) {
-	files, err := filepath.Glob("../testdata/events/apigw-*.json")
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no recorded events: %v", err)
-	}
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range testevents.Load(f, "apigw-*.json") {
 		var e struct {
 			Body            string `json:"body"`
 			IsBase64Encoded bool   `json:"isBase64Encoded"`
@@ -37,6 +28,7 @@ func FuzzParseLogin(f *testing.F) {
 		}
 		body := []byte(e.Body)
 		if e.IsBase64Encoded {
+			var err error
 			if body, err = base64.StdEncoding.DecodeString(e.Body); err != nil {
 				f.Fatal(err)
 			}
