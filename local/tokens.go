@@ -248,15 +248,21 @@ func (c *cognito) refresh(token string) (any, error) {
 	return authResult{ChallengeParameters: map[string]string{}, AuthenticationResult: ts}, nil
 }
 
-func (c *cognito) getUser(_ context.Context, body []byte) (any, error) {
+// accessClaims reads {"AccessToken"} from a request body and verifies it, as
+// GetUser and GlobalSignOut both take it.
+func (c *cognito) accessClaims(body []byte) (accessClaims, error) {
 	var in struct{ AccessToken string }
 	if err := decode(body, &in); err != nil {
-		return nil, err
+		return accessClaims{}, err
 	}
 	if in.AccessToken == "" {
-		return nil, missing("accessToken")
+		return accessClaims{}, missing("accessToken")
 	}
-	claims, err := c.tokens.verifyAccess(in.AccessToken, c.cfg.now())
+	return c.tokens.verifyAccess(in.AccessToken, c.cfg.now())
+}
+
+func (c *cognito) getUser(_ context.Context, body []byte) (any, error) {
+	claims, err := c.accessClaims(body)
 	if err != nil {
 		return nil, err
 	}
@@ -274,14 +280,7 @@ func (c *cognito) getUser(_ context.Context, body []byte) (any, error) {
 }
 
 func (c *cognito) globalSignOut(_ context.Context, body []byte) (any, error) {
-	var in struct{ AccessToken string }
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	if in.AccessToken == "" {
-		return nil, missing("accessToken")
-	}
-	claims, err := c.tokens.verifyAccess(in.AccessToken, c.cfg.now())
+	claims, err := c.accessClaims(body)
 	if err != nil {
 		return nil, err
 	}
