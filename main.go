@@ -73,6 +73,8 @@ type clients struct {
 	region  string
 	now     func() time.Time // time.Now unless a test or the local stack sets it
 	rand    io.Reader        // crypto/rand.Reader unless a test sets it
+	// wait replaces the /login response-time floor's timer in tests.
+	wait func(ctx context.Context, d time.Duration)
 	// issuer, when set, is the token issuer whose JWKS /me verifies tokens
 	// against itself (the local stack); in Lambda, API Gateway's JWT
 	// authorizer has verified them before the request arrives.
@@ -113,6 +115,7 @@ func newApp(cfg config.Config, c clients, logger *slog.Logger) (*app, error) {
 		Mailer: m,
 		Now:    now,
 		Rand:   random,
+		Wait:   c.wait,
 		Region: c.region,
 		Tokens: tokens,
 	})

@@ -102,7 +102,7 @@ func newTestApp(t testing.TB, env map[string]string) *testApp {
 	ses := &fakeSES{recorder: rec}
 	logs := &bytes.Buffer{}
 	clock := &testClock{t: t0}
-	a, err := newApp(cfg, clients{cognito: cog, ses: ses, region: "ap-south-1", now: clock.Now, rand: &countingReader{}}, slog.New(slog.NewJSONHandler(logs, nil)))
+	a, err := newApp(cfg, clients{cognito: cog, ses: ses, region: "ap-south-1", now: clock.Now, rand: &countingReader{}, wait: func(context.Context, time.Duration) {}}, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,10 @@ type Config struct {
 	SignInURL        string
 	LinkTTL          time.Duration
 	ResendInterval   time.Duration
+	// LoginMinDuration is the least time POST /login takes to answer 202,
+	// so that a known address (two more AWS calls) does not answer later
+	// than an unknown one.
+	LoginMinDuration time.Duration
 	SignUp           SignUp
 	MaxAttempts      int
 	AllowedOrigins   []string
@@ -44,6 +48,9 @@ const (
 	MinLinkTTL     = time.Minute
 	MaxLinkTTL     = 24 * time.Hour
 	MaxMaxAttempts = 10
+	// The floor must leave the rest of Lambda's few seconds to the work.
+	DefaultLoginMinDuration = 800 * time.Millisecond
+	MaxLoginMinDuration     = 3 * time.Second
 )
 
 // ErrInvalid wraps every configuration problem.
@@ -88,6 +95,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SignInURL:        required("SIGN_IN_URL"),
 		LinkTTL:          duration("LINK_TTL", 15*time.Minute, MinLinkTTL, MaxLinkTTL),
 		ResendInterval:   duration("RESEND_INTERVAL", time.Minute, 0, time.Hour),
+		LoginMinDuration: duration("LOGIN_MIN_DURATION", DefaultLoginMinDuration, 0, MaxLoginMinDuration),
 		CognitoEndpoint:  get("COGNITO_ENDPOINT"),
 	}
 

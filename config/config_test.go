@@ -34,14 +34,15 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := config.Config{
-		UserPoolID:     "ap-south-1_Ex4mpl3Ab",
-		EmailFrom:      "Example <no-reply@example.com>",
-		SignInURL:      "https://app.example.com/sign-in",
-		LinkTTL:        15 * time.Minute,
-		ResendInterval: time.Minute,
-		SignUp:         config.SignUpOff,
-		MaxAttempts:    3,
-		AllowedOrigins: []string{"https://app.example.com"},
+		UserPoolID:       "ap-south-1_Ex4mpl3Ab",
+		EmailFrom:        "Example <no-reply@example.com>",
+		SignInURL:        "https://app.example.com/sign-in",
+		LinkTTL:          15 * time.Minute,
+		ResendInterval:   time.Minute,
+		LoginMinDuration: 800 * time.Millisecond,
+		SignUp:           config.SignUpOff,
+		MaxAttempts:      3,
+		AllowedOrigins:   []string{"https://app.example.com"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load() = %+v\nwant %+v", got, want)
@@ -54,11 +55,13 @@ func TestValues(t *testing.T) {
 		vars  map[string]string
 		check func(c config.Config) bool
 	}{
-		"LINK_TTL":              {vars: map[string]string{"LINK_TTL": "1h30m"}, check: func(c config.Config) bool { return c.LinkTTL == 90*time.Minute }},
-		"RESEND_INTERVAL off":   {vars: map[string]string{"RESEND_INTERVAL": "0s"}, check: func(c config.Config) bool { return c.ResendInterval == 0 }},
-		"SIGN_UP auto":          {vars: map[string]string{"SIGN_UP": "auto"}, check: func(c config.Config) bool { return c.SignUp == config.SignUpAuto }},
-		"SIGN_UP is case-blind": {vars: map[string]string{"SIGN_UP": " AUTO "}, check: func(c config.Config) bool { return c.SignUp == config.SignUpAuto }},
-		"MAX_ATTEMPTS":          {vars: map[string]string{"MAX_ATTEMPTS": "5"}, check: func(c config.Config) bool { return c.MaxAttempts == 5 }},
+		"LINK_TTL":                {vars: map[string]string{"LINK_TTL": "1h30m"}, check: func(c config.Config) bool { return c.LinkTTL == 90*time.Minute }},
+		"RESEND_INTERVAL off":     {vars: map[string]string{"RESEND_INTERVAL": "0s"}, check: func(c config.Config) bool { return c.ResendInterval == 0 }},
+		"LOGIN_MIN_DURATION off":  {vars: map[string]string{"LOGIN_MIN_DURATION": "0s"}, check: func(c config.Config) bool { return c.LoginMinDuration == 0 }},
+		"LOGIN_MIN_DURATION 1.5s": {vars: map[string]string{"LOGIN_MIN_DURATION": "1500ms"}, check: func(c config.Config) bool { return c.LoginMinDuration == 1500*time.Millisecond }},
+		"SIGN_UP auto":            {vars: map[string]string{"SIGN_UP": "auto"}, check: func(c config.Config) bool { return c.SignUp == config.SignUpAuto }},
+		"SIGN_UP is case-blind":   {vars: map[string]string{"SIGN_UP": " AUTO "}, check: func(c config.Config) bool { return c.SignUp == config.SignUpAuto }},
+		"MAX_ATTEMPTS":            {vars: map[string]string{"MAX_ATTEMPTS": "5"}, check: func(c config.Config) bool { return c.MaxAttempts == 5 }},
 		"ALLOWED_ORIGINS list": {vars: map[string]string{"ALLOWED_ORIGINS": " https://a.example.com/ , http://localhost:8080,"}, check: func(c config.Config) bool {
 			return reflect.DeepEqual(c.AllowedOrigins, []string{"https://a.example.com", "http://localhost:8080"})
 		}},
@@ -105,6 +108,8 @@ func TestInvalid(t *testing.T) {
 		"LINK_TTL too long":             {vars: map[string]string{"LINK_TTL": "25h"}, want: []string{"LINK_TTL"}},
 		"negative RESEND_INTERVAL":      {vars: map[string]string{"RESEND_INTERVAL": "-1s"}, want: []string{"RESEND_INTERVAL"}},
 		"RESEND_INTERVAL too long":      {vars: map[string]string{"RESEND_INTERVAL": "2h"}, want: []string{"RESEND_INTERVAL"}},
+		"LOGIN_MIN_DURATION too long":   {vars: map[string]string{"LOGIN_MIN_DURATION": "5s"}, want: []string{"LOGIN_MIN_DURATION"}},
+		"LOGIN_MIN_DURATION negative":   {vars: map[string]string{"LOGIN_MIN_DURATION": "-1ms"}, want: []string{"LOGIN_MIN_DURATION"}},
 		"SIGN_UP unknown":               {vars: map[string]string{"SIGN_UP": "yes"}, want: []string{"SIGN_UP"}},
 		"MAX_ATTEMPTS zero":             {vars: map[string]string{"MAX_ATTEMPTS": "0"}, want: []string{"MAX_ATTEMPTS"}},
 		"MAX_ATTEMPTS too high":         {vars: map[string]string{"MAX_ATTEMPTS": "11"}, want: []string{"MAX_ATTEMPTS"}},

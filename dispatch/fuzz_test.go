@@ -60,7 +60,8 @@ func realDispatcher(f *testing.F) *dispatch.Dispatcher {
 	}
 	pool := &poolStub{}
 	now := func() time.Time { return t0 }
-	router := handlers.New(handlers.Deps{Config: cfg, Users: pool, Mailer: mailStub{}, Now: now, Rand: zeros{}})
+	router := handlers.New(handlers.Deps{Config: cfg, Users: pool, Mailer: mailStub{}, Now: now, Rand: zeros{},
+		Wait: func(context.Context, time.Duration) {}})
 	tr := &cognito.Triggers{Users: pool, Now: now, MaxAttempts: 3}
 	return dispatch.New(tr, router, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 }

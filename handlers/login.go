@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+	"time"
 	"unicode"
 
 	"magiclinks/challenge"
@@ -52,6 +54,7 @@ const (
 )
 
 func (h *loginHandler) serve(w http.ResponseWriter, r *http.Request) error {
+	start := time.Now() // real time: the floor is about what a client measures
 	email, err := readEmail(w, r)
 	if err != nil {
 		return err
@@ -62,8 +65,27 @@ func (h *loginHandler) serve(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: http.StatusBadGateway, Code: "upstream_failed", Message: "the link could not be sent; try again", Cause: err}
 	}
 	logging.Add(r.Context(), slog.String("outcome", string(o)))
+	// Every 202 takes at least LoginMinDuration, so the time to answer does
+	// not tell a known address (lookup, write, mail) from an unknown one
+	// (lookup only).
+	if rest := h.deps.Config.LoginMinDuration - time.Since(start); rest > 0 {
+		h.wait(r.Context(), rest)
+	}
 	writeJSON(w, http.StatusAccepted, accepted)
 	return nil
+}
+
+func (h *loginHandler) wait(ctx context.Context, d time.Duration) {
+	if h.deps.Wait != nil {
+		h.deps.Wait(ctx, d)
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 func (h *loginHandler) login(r *http.Request, email string) (outcome, error) {

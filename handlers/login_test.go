@@ -143,6 +143,25 @@ type env struct {
 	mailer *fakeMailer
 	clock  *clock
 	cfg    config.Config
+	waits  *waitRecorder
+}
+
+// waitRecorder stands in for the response-time floor's timer.
+type waitRecorder struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (w *waitRecorder) wait(_ context.Context, d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.d = append(w.d, d)
+}
+
+func (w *waitRecorder) all() []time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]time.Duration(nil), w.d...)
 }
 
 func newEnv(t *testing.T, vars map[string]string) *env {
@@ -159,8 +178,8 @@ func newEnv(t *testing.T, vars map[string]string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{users: newFakeUsers(), mailer: &fakeMailer{}, clock: &clock{t: t0}, cfg: cfg}
-	e.router = handlers.New(handlers.Deps{Config: cfg, Users: e.users, Mailer: e.mailer, Now: e.clock.Now, Rand: rand.Reader})
+	e := &env{users: newFakeUsers(), mailer: &fakeMailer{}, clock: &clock{t: t0}, cfg: cfg, waits: &waitRecorder{}}
+	e.router = handlers.New(handlers.Deps{Config: cfg, Users: e.users, Mailer: e.mailer, Now: e.clock.Now, Rand: rand.Reader, Wait: e.waits.wait})
 	return e
 }
 
@@ -253,6 +272,52 @@ func TestLoginSameAnswerForEveryone(t *testing.T) {
 		if sent := len(e.mailer.Sent()); sent != 0 != tc.wantMail {
 			t.Errorf("%s: %d mails sent, want mail %v", name, sent, tc.wantMail)
 		}
+	}
+}
+
+// TestLoginResponseTimeFloor: every 202 is held until LOGIN_MIN_DURATION
+// has passed since the request arrived, whatever the account's state, so
+// the time to answer does not tell known addresses from unknown ones;
+// errors answer at once.
+func TestLoginResponseTimeFloor(t *testing.T) {
+	t.Parallel()
+	floor := 800 * time.Millisecond
+	tests := map[string]struct {
+		body     string
+		prepare  func(e *env)
+		wantWait bool
+	}{
+		"existing user":  {body: `{"email":"user@example.com"}`, wantWait: true},
+		"unknown user":   {body: `{"email":"nobody@example.com"}`, wantWait: true},
+		"disabled user":  {body: `{"email":"disabled@example.com"}`, wantWait: true},
+		"bad input":      {body: `{"email":"not an address"}`},
+		"upstream fails": {body: `{"email":"user@example.com"}`, prepare: func(e *env) { e.users.fail["GetUser"] = errors.New("boom") }},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, map[string]string{"LOGIN_MIN_DURATION": floor.String()})
+			if tc.prepare != nil {
+				tc.prepare(e)
+			}
+			e.post(tc.body, "")
+			waits := e.waits.all()
+			if !tc.wantWait {
+				if len(waits) != 0 {
+					t.Errorf("waited %v; an error should answer at once", waits)
+				}
+				return
+			}
+			// What is left of the floor after the work done.
+			if len(waits) != 1 || waits[0] <= 0 || waits[0] > floor {
+				t.Errorf("waited %v, want one wait of the rest of %v", waits, floor)
+			}
+		})
+	}
+	e := newEnv(t, map[string]string{"LOGIN_MIN_DURATION": "0s"})
+	e.post(`{"email":"user@example.com"}`, "")
+	if waits := e.waits.all(); len(waits) != 0 {
+		t.Errorf("LOGIN_MIN_DURATION=0s still waited %v", waits)
 	}
 }
 

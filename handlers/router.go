@@ -44,6 +44,9 @@ type Deps struct {
 	Mailer Mailer
 	Now    func() time.Time // time.Now in production
 	Rand   io.Reader        // crypto/rand.Reader in production
+	// Wait pauses for d unless ctx ends first; nil means a real timer.
+	// Tests pass one that records instead of sleeping.
+	Wait func(ctx context.Context, d time.Duration)
 
 	// Page and token dependencies (sign-in page issue) go below.
 
