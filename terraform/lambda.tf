@@ -43,6 +43,7 @@ resource "aws_lambda_function" "this" {
         SIGN_IN_URL         = local.sign_in_url
         LINK_TTL            = var.link_ttl
         RESEND_INTERVAL     = var.resend_interval
+        LOGIN_MIN_DURATION  = var.login_min_duration
         SIGN_UP             = var.sign_up
         MAX_ATTEMPTS        = tostring(var.max_attempts)
         ALLOWED_ORIGINS     = join(",", local.allowed_origins)

@@ -170,6 +170,20 @@ variable "resend_interval" {
   }
 }
 
+variable "login_min_duration" {
+  type        = string
+  description = "Least time POST /login takes to answer 202 (LOGIN_MIN_DURATION), in whole ms or s: 0ms (off) to 3s. Hides whether an address has an account from the response time; it must stay well under the function's timeout."
+  default     = "800ms"
+
+  validation {
+    condition = can(regex("^[0-9]+(ms|s)$", var.login_min_duration)) && try(
+      tonumber(regex("^[0-9]+", var.login_min_duration)) * (can(regex("ms$", var.login_min_duration)) ? 1 : 1000) <= 3000,
+      false
+    )
+    error_message = "login_min_duration must be like 800ms, 1s or 0ms, from 0ms to 3s."
+  }
+}
+
 variable "sign_up" {
   type        = string
   description = "What a sign-in request for an unknown address does (SIGN_UP): \"off\" sends nothing, \"auto\" creates the account and sends a link."
