@@ -42,7 +42,7 @@ type Users interface {
 	// CompleteSignIn consumes every outstanding challenge of the user and
 	// marks the address email verified. It must be idempotent: Cognito
 	// retries.
-	CompleteSignIn(ctx context.Context, username, email string) error
+	CompleteSignIn(ctx context.Context, username, email string, verified bool) error
 }
 
 // Triggers answers the custom-auth trigger events.
@@ -177,7 +177,7 @@ func (t *Triggers) postAuthentication(ctx context.Context, e event) error {
 	if e.UserName == "" {
 		return &PublicError{Message: "sign-in could not be completed", Cause: errors.New("cognito: event has no userName")}
 	}
-	if err := t.Users.CompleteSignIn(ctx, e.UserName, attrs["email"]); err != nil {
+	if err := t.Users.CompleteSignIn(ctx, e.UserName, attrs["email"], attrs["email_verified"] == "true"); err != nil {
 		return &PublicError{Message: "sign-in could not be completed, please try again", Cause: fmt.Errorf("completing sign-in: %w", err)}
 	}
 	logging.Add(ctx, slog.String("outcome", "consumed"))

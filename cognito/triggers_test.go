@@ -26,7 +26,7 @@ type fakeUsers struct {
 	err   error
 }
 
-func (f *fakeUsers) CompleteSignIn(_ context.Context, username, _ string) error {
+func (f *fakeUsers) CompleteSignIn(_ context.Context, username, _ string, _ bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, username)

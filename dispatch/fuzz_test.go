@@ -34,7 +34,7 @@ func (p *poolStub) CreateUser(context.Context, string) (handlers.User, error) {
 	return handlers.User{Username: "new", Enabled: true}, nil
 }
 func (p *poolStub) SetChallenges(_ context.Context, _, v string) error { p.challenges = v; return nil }
-func (p *poolStub) CompleteSignIn(context.Context, string, string) error {
+func (p *poolStub) CompleteSignIn(context.Context, string, string, bool) error {
 	p.challenges = "v1"
 	return nil
 }

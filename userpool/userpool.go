@@ -104,19 +104,26 @@ func (p *Pool) SetChallenges(ctx context.Context, username, value string) error 
 	return p.update(ctx, username, types.AttributeType{Name: aws.String(cognito.AttrChallenges), Value: &value})
 }
 
-// CompleteSignIn spends every outstanding link and verifies the address, in
-// one write so that a retry repeats the same change. The address is written
-// back unchanged beside email_verified: Cognito does not need it, but other
-// implementations of the API (cognito-local) refuse email_verified alone.
-func (p *Pool) CompleteSignIn(ctx context.Context, username, email string) error {
+// CompleteSignIn spends every outstanding link and, unless it already is,
+// marks the address verified, in one write so that a retry repeats the same
+// change. Cognito takes email_verified alone (and refuses any write to email
+// where that attribute is immutable); cognito-local refuses email_verified
+// without email, so only then is the same address written back with it.
+func (p *Pool) CompleteSignIn(ctx context.Context, username, email string, verified bool) error {
 	attrs := []types.AttributeType{
 		{Name: aws.String(cognito.AttrChallenges), Value: aws.String(challenge.Set{}.String())},
-		{Name: aws.String("email_verified"), Value: aws.String("true")},
 	}
-	if email != "" {
+	if verified {
+		return p.update(ctx, username, attrs...)
+	}
+	attrs = append(attrs, types.AttributeType{Name: aws.String("email_verified"), Value: aws.String("true")})
+	err := p.update(ctx, username, attrs...)
+	var invalid *types.InvalidParameterException
+	if errors.As(err, &invalid) && email != "" {
 		attrs = append(attrs, types.AttributeType{Name: aws.String("email"), Value: aws.String(email)})
+		err = p.update(ctx, username, attrs...)
 	}
-	return p.update(ctx, username, attrs...)
+	return err
 }
 
 func (p *Pool) update(ctx context.Context, username string, attrs ...types.AttributeType) error {

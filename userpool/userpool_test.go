@@ -68,6 +68,33 @@ func attrs(in []types.AttributeType) map[string]string {
 	return m
 }
 
+// strictAPI refuses email_verified without email, as cognito-local does.
+type strictAPI struct{ fakeAPI }
+
+func (f *strictAPI) AdminUpdateUserAttributes(ctx context.Context, in *cip.AdminUpdateUserAttributesInput, o ...func(*cip.Options)) (*cip.AdminUpdateUserAttributesOutput, error) {
+	a := attrs(in.UserAttributes)
+	if _, ok := a["email_verified"]; ok && a["email"] == "" {
+		_ = f.rec("AdminUpdateUserAttributes", in)
+		return nil, &types.InvalidParameterException{Message: aws.String("Email is required to verify/un-verify an email")}
+	}
+	return f.fakeAPI.AdminUpdateUserAttributes(ctx, in, o...)
+}
+
+func TestCompleteSignInWhereEmailIsRequired(t *testing.T) {
+	t.Parallel()
+	api := &strictAPI{}
+	if err := userpool.New(api, poolID).CompleteSignIn(context.Background(), "sub-1", "user@example.com", false); err != nil {
+		t.Fatal(err)
+	}
+	if len(api.inputs) != 2 {
+		t.Fatalf("calls %v, want a refused write then a retry", api.calls)
+	}
+	got := attrs(api.inputs[1].(*cip.AdminUpdateUserAttributesInput).UserAttributes)
+	if want := map[string]string{"custom:authChallenge": "v1", "email_verified": "true", "email": "user@example.com"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("retry wrote %v, want %v", got, want)
+	}
+}
+
 func TestGetUser(t *testing.T) {
 	t.Parallel()
 	outage := errors.New("fake outage")
@@ -190,10 +217,12 @@ func TestWrites(t *testing.T) {
 		want map[string]string
 	}{
 		"SetChallenges": {call: func(p *userpool.Pool) error { return p.SetChallenges(context.Background(), "sub-1", "v1 x") }, want: map[string]string{"custom:authChallenge": "v1 x"}},
-		"CompleteSignIn": {call: func(p *userpool.Pool) error {
-			return p.CompleteSignIn(context.Background(), "sub-1", "user@example.com")
-		}, want: map[string]string{"custom:authChallenge": "v1", "email_verified": "true", "email": "user@example.com"}},
-		"CompleteSignIn without an address": {call: func(p *userpool.Pool) error { return p.CompleteSignIn(context.Background(), "sub-1", "") }, want: map[string]string{"custom:authChallenge": "v1", "email_verified": "true"}},
+		"CompleteSignIn, unverified": {call: func(p *userpool.Pool) error {
+			return p.CompleteSignIn(context.Background(), "sub-1", "user@example.com", false)
+		}, want: map[string]string{"custom:authChallenge": "v1", "email_verified": "true"}},
+		"CompleteSignIn, already verified": {call: func(p *userpool.Pool) error {
+			return p.CompleteSignIn(context.Background(), "sub-1", "user@example.com", true)
+		}, want: map[string]string{"custom:authChallenge": "v1"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
