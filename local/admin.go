@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	smithytime "github.com/aws/smithy-go/time"
 )
 
 // userView is a user as the admin APIs return it. AdminGetUser names the
@@ -99,12 +102,15 @@ func (c *cognito) adminCreateUser(ctx context.Context, body []byte) (any, error)
 		return nil, err
 	}
 	now := c.cfg.now()
+	// Whatever PreSignUp answers (autoConfirmUser too), an admin-created
+	// account starts in FORCE_CHANGE_PASSWORD with a temporary password.
 	u := &user{
-		sub:     newUUID(),
-		attrs:   map[string]string{attrEmailVerified: "false"},
-		status:  statusForceChange,
-		enabled: true,
-		created: now, modified: now,
+		sub:       newUUID(),
+		attrs:     map[string]string{attrEmailVerified: "false"},
+		status:    statusForceChange,
+		tempSince: now,
+		enabled:   true,
+		created:   now, modified: now,
 	}
 	for _, a := range in.UserAttributes {
 		u.attrs[a.Name] = a.Value
@@ -185,11 +191,15 @@ func (c *cognito) adminSetUserPassword(_ context.Context, body []byte) (any, err
 	if n := utf8.RuneCountInString(*in.Password); n < 8 || n > 256 {
 		return nil, errorf("InvalidPasswordException", "Password did not conform with policy: Password not long enough")
 	}
-	err := c.users.update(in.Username, c.cfg.now(), func(u *user) error {
+	now := c.cfg.now()
+	err := c.users.update(in.Username, now, func(u *user) error {
+		// A permanent password confirms the account, also one whose
+		// temporary password has expired (Cognito's remedy for it); a
+		// temporary one starts a new validity period.
 		if in.Permanent {
 			u.status = statusConfirmed
 		} else {
-			u.status = statusForceChange
+			u.status, u.tempSince = statusForceChange, now
 		}
 		return nil
 	})
@@ -444,4 +454,12 @@ func (f filter) matches(u *user) bool {
 		return strings.HasPrefix(v, f.value)
 	}
 	return v == f.value
+}
+
+// epoch is how AWS JSON carries timestamps: seconds as a number, as the SDK
+// itself writes them.
+type epoch time.Time
+
+func (e epoch) MarshalJSON() ([]byte, error) {
+	return json.Marshal(smithytime.FormatEpochSeconds(time.Time(e)))
 }

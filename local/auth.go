@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -9,10 +10,22 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // maxSessions bounds the open auth sessions kept in memory.
 const maxSessions = 20000
+
+// A Session string has the shape of Cognito's: standard base64 (with + and
+// /) of an AWS Encryption SDK message, whose header (version 1, type 0x80,
+// algorithm 0x0178) makes every session start "AYABe". So a session never
+// starts with "-", which command-line parsers such as the AWS CLI's would
+// take for an option, and a client that mangles "+" or "/" fails here as it
+// would against AWS.
+const sessionBytes = 384 // 512 characters
+
+var sessionHeader = []byte{0x01, 0x80, 0x01, 0x78}
 
 // authSession is what Cognito remembers between InitiateAuth and
 // RespondToAuthChallenge, behind the opaque Session string.
@@ -22,6 +35,7 @@ type authSession struct {
 	entered      string // the USERNAME the client gave (an address, usually)
 	userNotFound bool
 	entries      []sessionEntry
+	answered     bool // a CUSTOM_CHALLENGE answer has been verified
 	private      map[string]string
 	metadata     *string
 	expires      time.Time
@@ -41,11 +55,12 @@ func newSessionStore(max int) *sessionStore {
 }
 
 func (s *sessionStore) put(now time.Time, a *authSession) (string, error) {
-	b := make([]byte, 48)
-	if _, err := rand.Read(b); err != nil {
+	b := make([]byte, sessionBytes)
+	copy(b, sessionHeader)
+	if _, err := rand.Read(b[len(sessionHeader):]); err != nil {
 		return "", err
 	}
-	id := base64.RawURLEncoding.EncodeToString(b)
+	id := base64.StdEncoding.EncodeToString(b)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.m) >= s.max || now.Sub(s.lastSweep) > time.Minute {
@@ -117,10 +132,20 @@ func (c *cognito) initiateAuth(ctx context.Context, body []byte) (any, error) {
 		return nil, errorf("InvalidParameterException", "Missing required parameter USERNAME")
 	}
 	a := &authSession{clientID: in.ClientID, entered: name, entries: []sessionEntry{}}
+	if in.AuthParameters["SRP_A"] != "" {
+		// A client that sends SRP_A with CUSTOM_AUTH (amazon-cognito-identity-js
+		// authenticateUser, Amplify's CUSTOM_WITH_SRP) makes Cognito run the
+		// SRP step first: Define sees it as a passed SRP_A entry (DESIGN.md,
+		// facts of turn 2) and decides whether a PASSWORD_VERIFIER follows.
+		a.entries = append(a.entries, sessionEntry{ChallengeName: "SRP_A", ChallengeResult: true})
+	}
 	attrs := map[string]string{}
 	if u, ok := c.users.get(name); ok {
 		if !u.enabled {
 			return nil, errUserDisabled
+		}
+		if u.tempPasswordExpired(c.cfg.now()) {
+			return nil, errTempExpired
 		}
 		a.username, attrs = u.sub, u.eventAttributes()
 	} else {
@@ -137,7 +162,11 @@ func (c *cognito) initiateAuth(ctx context.Context, body []byte) (any, error) {
 func (c *cognito) unknownUsername(name string) string {
 	m := hmac.New(sha256.New, c.unknownKey)
 	m.Write([]byte(strings.ToLower(name)))
-	return formatUUID(m.Sum(nil)[:16])
+	id, err := uuid.NewRandomFromReader(bytes.NewReader(m.Sum(nil)))
+	if err != nil { // cannot happen: the sum is 32 bytes and 16 are read
+		panic(err)
+	}
+	return id.String()
 }
 
 // nextStep runs Define with the session so far and acts on its answer:
@@ -172,8 +201,8 @@ func (c *cognito) nextStep(ctx context.Context, a *authSession, attrs map[string
 	case def.ChallengeName == nil:
 		return nil, errInvalidLambdaResponse
 	case *def.ChallengeName != "CUSTOM_CHALLENGE":
-		// Only custom challenges exist in this pool's flows; Cognito would
-		// start SRP or password steps the client has disabled.
+		// Cognito would go on with PASSWORD_VERIFIER after SRP_A; the
+		// stand-in keeps no passwords and runs only custom challenges.
 		return nil, errorf("InvalidLambdaResponseException", "DefineAuthChallenge asked for %q; the local stand-in only runs CUSTOM_CHALLENGE", *def.ChallengeName)
 	}
 
@@ -215,7 +244,7 @@ func (c *cognito) nextStep(ctx context.Context, a *authSession, attrs map[string
 // notFoundFlag is request.userNotFound as Cognito sends it: always when
 // true, and for a known user only before the first answer.
 func (a *authSession) notFoundFlag() *bool {
-	if a.userNotFound || len(a.entries) == 0 {
+	if a.userNotFound || !a.answered {
 		v := a.userNotFound
 		return &v
 	}
@@ -296,6 +325,7 @@ func (c *cognito) respondToAuthChallenge(ctx context.Context, body []byte) (any,
 	}
 	correct := vr.AnswerCorrect != nil && *vr.AnswerCorrect && !a.userNotFound
 	a.entries = append(a.entries, sessionEntry{ChallengeName: "CUSTOM_CHALLENGE", ChallengeResult: correct, ChallengeMetadata: a.metadata})
+	a.answered = true
 
 	if !a.userNotFound {
 		// Verify may have changed the user (consumed the challenge).

@@ -2,8 +2,6 @@ package local
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // cognitoConfig is what the Cognito stand-in is built from.
@@ -79,7 +79,6 @@ var (
 	errUserDisabled    = &apiError{"NotAuthorizedException", "User is disabled."}
 	errUserNotFound    = &apiError{"UserNotFoundException", "User does not exist."}
 	errMissingAuthHdr  = &apiError{"MissingAuthenticationTokenException", "Missing Authentication Token"}
-	errUnknownOp       = &apiError{"UnknownOperationException", ""}
 	errSerialization   = &apiError{"SerializationException", "Start of structure or map found where not expected."}
 	errInvalidAccess   = &apiError{"NotAuthorizedException", "Invalid Access Token"}
 	errRevokedAccess   = &apiError{"NotAuthorizedException", "Access Token has been revoked"}
@@ -87,7 +86,18 @@ var (
 	errInvalidRefresh  = &apiError{"NotAuthorizedException", "Invalid Refresh Token"}
 	errRevokedRefresh  = &apiError{"NotAuthorizedException", "Refresh Token has been revoked"}
 	errTooManySessions = &apiError{"TooManyRequestsException", "Too many open authentication sessions; try again later."}
+	errTempExpired     = &apiError{"NotAuthorizedException", "Temporary password has expired and must be reset by an administrator."}
 )
+
+// unknownOperation is Cognito's answer to an X-Amz-Target it does not serve,
+// with a message naming the operation so that a client's error says which
+// call the local stand-in lacks.
+func unknownOperation(target string) *apiError {
+	if target == "" {
+		return &apiError{"UnknownOperationException", "Missing X-Amz-Target header: expected " + targetPrefix + "<Operation>."}
+	}
+	return errorf("UnknownOperationException", "Unknown operation %s: the local Cognito stand-in does not serve it.", target)
+}
 
 // errAdminFromBrowser refuses an admin call from a web page. A page holds no
 // AWS credentials, so in AWS its admin call fails for want of a signature:
@@ -118,6 +128,7 @@ var operations = map[string]operation{
 	"GetUser":                   {run: (*cognito).getUser},
 	"GlobalSignOut":             {run: (*cognito).globalSignOut},
 	"RevokeToken":               {run: (*cognito).revokeToken},
+	"GetTokensFromRefreshToken": {run: (*cognito).getTokensFromRefreshToken},
 }
 
 const (
@@ -133,10 +144,11 @@ func (c *cognito) serveAPI(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
 	w.Header().Set("x-amzn-RequestId", reqID)
 
-	name, _ := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	target := r.Header.Get("X-Amz-Target")
+	name, isCognito := strings.CutPrefix(target, targetPrefix)
 	op, ok := operations[name]
-	if !ok {
-		writeAPIError(w, errUnknownOp)
+	if !ok || !isCognito {
+		writeAPIError(w, unknownOperation(target))
 		return
 	}
 	// Admin calls are SigV4-signed by the SDK. We accept any signature (there
@@ -233,17 +245,4 @@ func (c *cognito) checkClient(id string) error {
 	return nil
 }
 
-func newRequestID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	h := hex.EncodeToString(b)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
-// epoch is how AWS JSON carries timestamps: seconds as a number.
-type epoch time.Time
-
-func (e epoch) MarshalJSON() ([]byte, error) {
-	ms := time.Time(e).UnixMilli()
-	return fmt.Appendf(nil, "%d.%03d", ms/1000, ms%1000), nil
-}
+func newRequestID() string { return uuid.NewString() }

@@ -492,7 +492,7 @@ func TestRejectsWhatCognitoRejects(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			status, out := rawCall(t, e, "/local/cognito", tc.op, tc.body, tc.signed)
-			if status != http.StatusBadRequest || out["__type"] != tc.wantType {
+			if status != http.StatusBadRequest || out["__type"] != tc.wantType || out["message"] == "" {
 				t.Fatalf("got %d %v, want 400 %s", status, out, tc.wantType)
 			}
 		})

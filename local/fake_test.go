@@ -51,7 +51,13 @@ func (f *fakeTriggers) Invoke(ctx context.Context, payload []byte) ([]byte, erro
 	switch ev["triggerSource"] {
 	case "DefineAuthChallenge_Authentication":
 		session := req["session"].([]any)
+		foreign := false // the product's rule: only custom challenges get tokens
+		for _, e := range session {
+			foreign = foreign || e.(map[string]any)["challengeName"] != "CUSTOM_CHALLENGE"
+		}
 		switch {
+		case foreign:
+			resp["issueTokens"], resp["failAuthentication"] = false, true
 		case len(session) > 0 && session[len(session)-1].(map[string]any)["challengeResult"] == true:
 			resp["issueTokens"], resp["failAuthentication"] = true, false
 		case len(session) >= 3:

@@ -1,9 +1,8 @@
 package local
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/mail"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // maxOutbox bounds the mails kept; the oldest go first.
@@ -152,7 +153,7 @@ func (s *Stack) serveSendEmail(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	m := Mail{
-		ID:               newMessageID(),
+		ID:               newMessageID(s.now()),
 		From:             in.FromEmailAddress,
 		To:               append([]string{}, in.Destination.ToAddresses...),
 		Subject:          in.Content.Simple.Subject.Data,
@@ -169,12 +170,10 @@ func (s *Stack) serveSendEmail(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"MessageId": m.ID})
 }
 
-// newMessageID looks like an SES message ID.
-func newMessageID() string {
-	b := make([]byte, 20)
-	rand.Read(b)
-	h := hex.EncodeToString(b)
-	return "0100" + h[:12] + "-" + h[12:20] + "-" + h[20:24] + "-" + h[24:28] + "-" + h[28:40] + "-000000"
+// newMessageID looks like an SES message ID: "0100", the send time in
+// milliseconds as 12 hex digits, a UUID and "-000000".
+func newMessageID(now time.Time) string {
+	return fmt.Sprintf("0100%012x-%s-000000", now.UnixMilli(), uuid.NewString())
 }
 
 // serveOutbox lists the outbox as JSON, newest last; ?to=<address> keeps

@@ -223,12 +223,51 @@ func (t *tokenIssuer) lookupRefresh(token string, now time.Time) (refreshEntry, 
 	return e, nil
 }
 
-// refresh is InitiateAuth REFRESH_TOKEN_AUTH: new ID and access tokens, no
-// new refresh token (rotation is off by default).
+// refresh is InitiateAuth REFRESH_TOKEN_AUTH.
 func (c *cognito) refresh(token string) (any, error) {
 	if token == "" {
 		return nil, errorf("InvalidParameterException", "Missing required parameter REFRESH_TOKEN")
 	}
+	ts, err := c.refreshTokens(token)
+	if err != nil {
+		return nil, err
+	}
+	return authResult{ChallengeParameters: map[string]string{}, AuthenticationResult: ts}, nil
+}
+
+// getTokensFromRefreshToken is the refresh Amplify JS v6 (6.21 and later)
+// uses instead of InitiateAuth REFRESH_TOKEN_AUTH; Cognito serves both with
+// the same checks. It answers only AuthenticationResult.
+func (c *cognito) getTokensFromRefreshToken(_ context.Context, body []byte) (any, error) {
+	var in struct {
+		RefreshToken   string
+		ClientID       string `json:"ClientId"`
+		ClientSecret   string
+		DeviceKey      string
+		ClientMetadata map[string]string
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if in.RefreshToken == "" {
+		return nil, missing("refreshToken")
+	}
+	if err := c.checkClient(in.ClientID); err != nil {
+		return nil, err
+	}
+	ts, err := c.refreshTokens(in.RefreshToken)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		AuthenticationResult *tokenSet `json:"AuthenticationResult"`
+	}{ts}, nil
+}
+
+// refreshTokens mints new ID and access tokens for a live refresh token, and
+// no new refresh token (rotation is off, as in the pool terraform/ creates).
+// The pool has one app client, which the caller has checked.
+func (c *cognito) refreshTokens(token string) (*tokenSet, error) {
 	now := c.cfg.now()
 	e, err := c.tokens.lookupRefresh(token, now)
 	if err != nil {
@@ -241,11 +280,7 @@ func (c *cognito) refresh(token string) (any, error) {
 	if !u.enabled {
 		return nil, errUserDisabled
 	}
-	ts, err := c.tokens.mint(u, e.clientID, e.originJTI, e.authTime, now)
-	if err != nil {
-		return nil, err
-	}
-	return authResult{ChallengeParameters: map[string]string{}, AuthenticationResult: ts}, nil
+	return c.tokens.mint(u, e.clientID, e.originJTI, e.authTime, now)
 }
 
 // accessClaims reads {"AccessToken"} from a request body and verifies it, as

@@ -1,14 +1,14 @@
 package local
 
 import (
-	"crypto/rand"
-	"fmt"
 	"maps"
 	"net/mail"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // User statuses the stand-in knows.
@@ -16,6 +16,12 @@ const (
 	statusConfirmed   = "CONFIRMED"
 	statusForceChange = "FORCE_CHANGE_PASSWORD"
 )
+
+// tempPasswordValidity is the pool's temporary_password_validity_days
+// (Cognito's default, which terraform/ keeps): an account still in
+// FORCE_CHANGE_PASSWORD this long after its temporary password was set can no
+// longer sign in until an administrator sets a password.
+const tempPasswordValidity = 7 * 24 * time.Hour
 
 // Attribute names with a meaning here.
 const (
@@ -47,12 +53,21 @@ var clientHidden = map[string]bool{attrChallenge: true}
 // user is one account. Its Username is its sub, as in a pool whose
 // username_attributes is ["email"].
 type user struct {
-	sub      string
-	attrs    map[string]string // without sub, which is derived
-	status   string
-	enabled  bool
-	created  time.Time
-	modified time.Time
+	sub    string
+	attrs  map[string]string // without sub, which is derived
+	status string
+	// tempSince is when the temporary password of a FORCE_CHANGE_PASSWORD
+	// account was set (AdminCreateUser, AdminSetUserPassword Permanent=false).
+	tempSince time.Time
+	enabled   bool
+	created   time.Time
+	modified  time.Time
+}
+
+// tempPasswordExpired reports whether the account is stuck in
+// FORCE_CHANGE_PASSWORD past the pool's temporary-password validity.
+func (u *user) tempPasswordExpired(now time.Time) bool {
+	return u.status == statusForceChange && !now.Before(u.tempSince.Add(tempPasswordValidity))
 }
 
 func (u *user) clone() *user {
@@ -216,14 +231,4 @@ func checkEmail(v string) error {
 }
 
 // newUUID returns a random version 4 UUID, the shape of a Cognito sub.
-func newUUID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return formatUUID(b)
-}
-
-func formatUUID(b []byte) string {
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func newUUID() string { return uuid.NewString() }
