@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -167,6 +168,22 @@ func TestSessionsAreShapedLikeCognitos(t *testing.T) {
 			t.Fatalf("session repeated")
 		}
 		seen[s] = true
+	}
+}
+
+func TestRefreshTokensAreShapedLikeCognitos(t *testing.T) {
+	e := newTestEnv(t, nil)
+	for i := range 100 { // a leading "-" came 1 in 64 before
+		rt := aws.ToString(e.signIn(t, fmt.Sprintf("rt%d@example.com", i)).RefreshToken)
+		parts := strings.Split(rt, ".")
+		if len(parts) != 5 || parts[0] != refreshHeader {
+			t.Fatalf("refresh token %q… is not a five-part JWE with Cognito's header", rt[:12])
+		}
+		for _, p := range parts {
+			if _, err := base64.RawURLEncoding.DecodeString(p); err != nil || p == "" {
+				t.Fatalf("refresh token part %q: %v", p, err)
+			}
+		}
 	}
 }
 

@@ -24,6 +24,12 @@ const (
 	maxRefresh = 50000
 )
 
+// refreshHeader is the protected header of Cognito's refresh tokens, which
+// are JWE ({"cty":"JWT","enc":"A256GCM","alg":"RSA-OAEP"}): a refresh token
+// starts "eyJ" like the others, never with "-", which the AWS CLI would read
+// as an option (aws cognito-idp revoke-token --token …).
+const refreshHeader = "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ"
+
 // tokenSet is AuthenticationResult.
 type tokenSet struct {
 	AccessToken  string `json:"AccessToken"`
@@ -103,7 +109,17 @@ func (t *tokenIssuer) issue(u *user, clientID string, now time.Time) (*tokenSet,
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
 	}
-	ts.RefreshToken = base64.RawURLEncoding.EncodeToString(b)
+	ts.RefreshToken = refreshHeader + "." + base64.RawURLEncoding.EncodeToString(b) + "."
+	// The rest of the shape of Cognito's (an encrypted JWT, five parts): an
+	// IV, ciphertext and tag, here random too.
+	for _, n := range []int{12, 32, 16} {
+		part := make([]byte, n)
+		rand.Read(part)
+		ts.RefreshToken += base64.RawURLEncoding.EncodeToString(part)
+		if n != 16 {
+			ts.RefreshToken += "."
+		}
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for len(t.order) >= maxRefresh {
