@@ -5,11 +5,14 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"magiclinks/links"
 )
 
 // call is one recorded AWS call, kept in golden files so that "no AWS call
@@ -138,3 +141,27 @@ func (f *fakeSES) SendEmail(ctx context.Context, in *sesv2.SendEmailInput, _ ...
 }
 
 var errFakeOutage = errors.New("fake outage: service unavailable")
+
+// recordingBackend is the in-process link store with every operation
+// recorded beside the AWS calls, so golden files and flow tests see what
+// each event costs the store (DynamoDB in production: Load is a GetItem,
+// Save a conditional PutItem, Incr an UpdateItem).
+type recordingBackend struct {
+	links.Backend
+	*recorder
+}
+
+func (b recordingBackend) Load(ctx context.Context, user string) (links.Record, links.Version, error) {
+	b.record("links.Load", user)
+	return b.Backend.Load(ctx, user)
+}
+
+func (b recordingBackend) Save(ctx context.Context, user string, rec links.Record, prev links.Version, expires time.Time) error {
+	b.record("links.Save", map[string]any{"user": user, "links": rec.Links.Len(), "spent": rec.SpentAt > 0, "expires": expires.UTC()})
+	return b.Backend.Save(ctx, user, rec, prev, expires)
+}
+
+func (b recordingBackend) Incr(ctx context.Context, key string, expires time.Time) (int64, error) {
+	b.record("links.Incr", key)
+	return b.Backend.Incr(ctx, key, expires)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"reflect"
@@ -18,6 +19,7 @@ import (
 
 	"magiclinks/challenge"
 	"magiclinks/cognito"
+	"magiclinks/config"
 )
 
 // Helpers that drive the app as API Gateway and Cognito would: events are
@@ -56,7 +58,9 @@ func loginEvent(t testing.TB, email string) []byte {
 type httpResponse struct {
 	StatusCode int               `json:"statusCode"`
 	Headers    map[string]string `json:"headers"`
-	Body       string            `json:"body"`
+	// MultiValueHeaders is where REST API (v1) responses put headers.
+	MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
+	Body              string              `json:"body"`
 }
 
 func (a *testApp) invoke(t testing.TB, payload []byte) ([]byte, error) {
@@ -216,44 +220,48 @@ func attrsOf(in any) map[string]string {
 	return m
 }
 
-// Two links sent one after the other both work until one is used; signing
-// in spends both.
+// ops are the names of the calls recorded so far, from index from on.
+func (a *testApp) ops(from int) []string {
+	var out []string
+	for _, c := range a.cognito.Calls()[from:] {
+		out = append(out, c.Op)
+	}
+	return out
+}
+
+// Two links sent one after the other are both outstanding; using one spends
+// both, and nothing uses them again.
 func TestFlowTwoLinksThenReuse(t *testing.T) {
-	a := newTestApp(t, map[string]string{"RESEND_INTERVAL": "0s"})
-	for i := range 2 {
-		if r := a.login(t, knownEmail); r.StatusCode != 202 {
-			t.Fatalf("login %d: %d", i, r.StatusCode)
-		}
-	}
-	answers := a.answers(t)
-	if len(answers) != 2 || answers[0] == answers[1] {
-		t.Fatalf("answers %q, want two different", answers)
-	}
-	for i, ans := range answers {
-		if !a.verify(t, knownEmail, ans) {
-			t.Errorf("link %d rejected before sign-in", i)
-		}
-	}
-	before := len(a.cognito.Calls())
-	if err := a.postAuth(t, knownEmail); err != nil {
-		t.Fatal(err)
-	}
-	calls := a.cognito.Calls()[before:]
-	if len(calls) != 1 || calls[0].Op != "AdminUpdateUserAttributes" {
-		t.Fatalf("post-auth calls %+v, want one AdminUpdateUserAttributes", calls)
-	}
-	if got, want := attrsOf(calls[0].Input), map[string]string{cognito.AttrChallenges: "v1"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("post-auth wrote %v, want %v", got, want)
-	}
-	for i, ans := range answers {
-		if a.verify(t, knownEmail, ans) {
-			t.Errorf("link %d accepted after it was used", i)
-		}
-	}
-	// A retried PostAuthentication has nothing left to do.
-	before = len(a.cognito.Calls())
-	if err := a.postAuth(t, knownEmail); err != nil || len(a.cognito.Calls()) != before {
-		t.Errorf("retried post-auth: %v, %d calls", err, len(a.cognito.Calls())-before)
+	for _, mode := range []string{"store", "attribute"} {
+		t.Run(mode, func(t *testing.T) {
+			env := map[string]string{"RESEND_INTERVAL": "0s"}
+			if mode == "attribute" {
+				env[attributeMode] = "1"
+			}
+			a := newTestApp(t, env)
+			for i := range 2 {
+				if r := a.login(t, knownEmail); r.StatusCode != 202 {
+					t.Fatalf("login %d: %d", i, r.StatusCode)
+				}
+			}
+			answers := a.answers(t)
+			if len(answers) != 2 || answers[0] == answers[1] {
+				t.Fatalf("answers %q, want two different", answers)
+			}
+			if !a.verify(t, knownEmail, answers[0]) {
+				t.Fatal("the first link was rejected")
+			}
+			for i, ans := range append(answers, liveAnswer) {
+				if a.verify(t, knownEmail, ans) {
+					t.Errorf("link %d accepted after a sign-in", i)
+				}
+			}
+			// The address is verified already: post-auth costs nothing.
+			before := len(a.cognito.Calls())
+			if err := a.postAuth(t, knownEmail); err != nil || len(a.cognito.Calls()) != before {
+				t.Errorf("post-auth: %v, calls %v", err, a.ops(before))
+			}
+		})
 	}
 }
 
@@ -290,32 +298,31 @@ func TestFlowExpiry(t *testing.T) {
 	a := newTestApp(t, map[string]string{"LINK_TTL": "5m"})
 	a.login(t, knownEmail)
 	ans := a.answers(t)[0]
-	a.clock.Advance(5*time.Minute - time.Second)
-	if !a.verify(t, knownEmail, ans) {
-		t.Fatal("rejected a second before it expires")
-	}
-	a.clock.Advance(time.Second)
+	a.clock.Advance(5 * time.Minute)
 	if a.verify(t, knownEmail, ans) {
 		t.Fatal("accepted at LINK_TTL")
 	}
-	// An expired link does not hold off a new one, and the new one works.
+	// An expired link does not hold off a new one, and the new one works a
+	// second before it expires.
 	if r := a.login(t, knownEmail); r.StatusCode != 202 || a.sendCount() != 2 {
 		t.Fatalf("second login: %d, %d mails", r.StatusCode, a.sendCount())
 	}
+	a.clock.Advance(5*time.Minute - time.Second)
 	if !a.verify(t, knownEmail, a.answers(t)[1]) {
-		t.Error("new link rejected")
+		t.Error("new link rejected a second before it expires")
 	}
 }
 
+// The resend hold costs a store read and no write, no Cognito write and no
+// mail; the answer is the same.
 func TestFlowResendInterval(t *testing.T) {
 	a := newTestApp(t, nil) // RESEND_INTERVAL 1m
 	first := a.login(t, knownEmail)
 	before := len(a.cognito.Calls())
 	a.clock.Advance(59 * time.Second)
 	second := a.login(t, knownEmail)
-	calls := a.cognito.Calls()[before:]
-	if len(calls) != 1 || calls[0].Op != "AdminGetUser" {
-		t.Errorf("throttled login made calls %+v, want AdminGetUser only", calls)
+	if got, want := a.ops(before), []string{"links.Incr", "AdminGetUser", "links.Load"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("throttled login made calls %v, want %v", got, want)
 	}
 	if !reflect.DeepEqual(first, second) {
 		t.Errorf("throttled answer differs:\n%+v\n%+v", second, first)
@@ -325,10 +332,8 @@ func TestFlowResendInterval(t *testing.T) {
 	if n := a.sendCount(); n != 2 {
 		t.Fatalf("%d mails after the interval, want 2", n)
 	}
-	for i, ans := range a.answers(t) {
-		if !a.verify(t, knownEmail, ans) {
-			t.Errorf("link %d rejected", i)
-		}
+	if !a.verify(t, knownEmail, a.answers(t)[1]) {
+		t.Error("the second link was rejected")
 	}
 }
 
@@ -386,15 +391,19 @@ func TestFlowCognitoSession(t *testing.T) {
 			if got != tc.want || defines != tc.defines {
 				t.Errorf("outcome %s after %d defines, want %s after %d", got, defines, tc.want, tc.defines)
 			}
-			// Only the login wrote; define, create and verify only read the event.
-			writes := 0
-			for _, c := range a.cognito.Calls() {
-				if c.Op != "AdminGetUser" && c.Op != "SendEmail" {
-					writes++
+			// No Cognito write at all; the store is written by the login and,
+			// on a right answer, by the spend.
+			saves := 0
+			for _, op := range a.ops(0) {
+				switch {
+				case op == "links.Save":
+					saves++
+				case op != "AdminGetUser" && op != "SendEmail" && !strings.HasPrefix(op, "links."):
+					t.Errorf("a Cognito write: %s", op)
 				}
 			}
-			if writes != 1 {
-				t.Errorf("%d writes, want only the login's", writes)
+			if want := map[string]int{"tokens": 2, "fail": 1}[got]; saves != want {
+				t.Errorf("%d store writes, want %d", saves, want)
 			}
 		})
 	}
@@ -406,14 +415,10 @@ func TestFlowSignUp(t *testing.T) {
 	if r := a.login(t, "  New.User@Example.com "); r.StatusCode != 202 {
 		t.Fatalf("status %d", r.StatusCode)
 	}
-	var ops []string
-	for _, c := range a.cognito.Calls() {
-		ops = append(ops, c.Op)
-	}
-	if want := []string{"AdminGetUser", "AdminCreateUser", "AdminSetUserPassword", "AdminUpdateUserAttributes", "SendEmail"}; !reflect.DeepEqual(ops, want) {
+	if ops, want := a.ops(0), []string{"links.Incr", "AdminGetUser", "AdminCreateUser", "AdminSetUserPassword", "links.Load", "links.Save", "SendEmail"}; !reflect.DeepEqual(ops, want) {
 		t.Fatalf("calls %v, want %v", ops, want)
 	}
-	c := a.cognito.Calls()[1].Input.(*cip.AdminCreateUserInput)
+	c := a.cognito.Calls()[2].Input.(*cip.AdminCreateUserInput)
 	if c.MessageAction != types.MessageActionTypeSuppress || aws.ToString(c.Username) != email {
 		t.Errorf("AdminCreateUser %+v", c)
 	}
@@ -422,7 +427,7 @@ func TestFlowSignUp(t *testing.T) {
 			t.Errorf("created with email_verified %s", aws.ToString(at.Value))
 		}
 	}
-	if p := a.cognito.Calls()[2].Input.(map[string]any); p["Permanent"] != true {
+	if p := a.cognito.Calls()[3].Input.(map[string]any); p["Permanent"] != true {
 		t.Errorf("AdminSetUserPassword %v", p)
 	}
 	if !a.verify(t, email, a.answers(t)[0]) {
@@ -478,17 +483,18 @@ func TestFlowBadInputMakesNoCalls(t *testing.T) {
 }
 
 func TestFlowUpstreamFailures(t *testing.T) {
-	t.Run("SES fails: 502, the link is taken back, a retry works at once", func(t *testing.T) {
+	t.Run("SES fails: 202 after the lookup, the link is taken back, a retry works at once", func(t *testing.T) {
 		a := newTestApp(t, nil)
-		_, before := a.userAttributes(t, "recent@example.com")
+		ok := a.login(t, "nobody@example.com")
 		a.clock.Advance(time.Minute) // past the recent link's resend interval
 		a.ses.fail = errFakeOutage
+		a.logs.Reset()
 		r := a.login(t, "recent@example.com")
-		if r.StatusCode != 502 || !strings.Contains(r.Body, `"upstream_failed"`) || strings.Contains(r.Body, "outage") {
-			t.Fatalf("response %+v", r)
+		if !reflect.DeepEqual(r, ok) {
+			t.Fatalf("response %+v, want the same as for an unknown address %+v", r, ok)
 		}
-		if _, after := a.userAttributes(t, "recent@example.com"); after[cognito.AttrChallenges] != before[cognito.AttrChallenges] {
-			t.Errorf("attribute after %q, want %q", after[cognito.AttrChallenges], before[cognito.AttrChallenges])
+		if !strings.Contains(a.logs.String(), `"level":"ERROR"`) || !strings.Contains(a.logs.String(), `"outcome":"send_failed"`) {
+			t.Errorf("log %s: want an ERROR line with outcome send_failed", a.logs.String())
 		}
 		a.ses.fail = nil
 		if r := a.login(t, "recent@example.com"); r.StatusCode != 202 || len(a.ses.sent) != 1 {
@@ -505,7 +511,7 @@ func TestFlowUpstreamFailures(t *testing.T) {
 	t.Run("Cognito fails on post-auth: a public error without internals", func(t *testing.T) {
 		a := newTestApp(t, nil)
 		a.cognito.fail = errFakeOutage
-		err := a.postAuth(t, "recent@example.com") // has a link outstanding
+		err := a.postAuth(t, "recent@example.com") // not verified yet
 		var pe *cognito.PublicError
 		if !errors.As(err, &pe) || strings.Contains(pe.Error(), "outage") || strings.Contains(pe.Error(), "AdminUpdate") {
 			t.Fatalf("error %v", err)
@@ -517,4 +523,71 @@ func TestFlowUpstreamFailures(t *testing.T) {
 			t.Error("the cause is not in the log line")
 		}
 	})
+}
+
+// TestFlowLimitPerIP: the limit keys on API Gateway's sourceIp, in both
+// payload versions, never on X-Forwarded-For.
+func TestFlowLimitPerIP(t *testing.T) {
+	a := newTestApp(t, map[string]string{"LOGIN_LIMIT_PER_IP": "2/1m"})
+	send := func(base, ip, xff string) httpResponse {
+		e := loadEvent(t, base)
+		e["body"] = `{"email":"nobody@example.com"}`
+		rc := e["requestContext"].(map[string]any)
+		if base == "apigw-v1-post-login" {
+			rc["identity"].(map[string]any)["sourceIp"] = ip
+		} else {
+			rc["http"].(map[string]any)["sourceIp"] = ip
+		}
+		e["headers"].(map[string]any)["x-forwarded-for"] = xff
+		out, err := a.invoke(t, mustJSON(t, e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r httpResponse
+		if err := json.Unmarshal(out, &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, base := range []string{"apigw-v2-post-login", "apigw-v1-post-login"} {
+		ip := map[string]string{"apigw-v2-post-login": "203.0.113.20", "apigw-v1-post-login": "203.0.113.10"}[base]
+		for i := range 2 {
+			if r := send(base, ip, fmt.Sprint("198.51.100.", i)); r.StatusCode != 202 {
+				t.Fatalf("%s request %d: %d %s", base, i+1, r.StatusCode, r.Body)
+			}
+		}
+		r := send(base, ip, "198.51.100.99")
+		retry := r.Headers["Retry-After"]
+		if v := r.MultiValueHeaders["Retry-After"]; len(v) == 1 {
+			retry = v[0]
+		}
+		if r.StatusCode != 429 || retry == "" || !strings.Contains(r.Body, `"rate_limited"`) {
+			t.Errorf("%s third request: %+v, want 429 rate_limited with Retry-After", base, r)
+		}
+	}
+}
+
+// In the Lambda, a limit set without LINKS_TABLE is a configuration error
+// (the attribute keeps no counters); the default just does not apply.
+func TestLambdaConfigLimitNeedsTable(t *testing.T) {
+	env := func(m map[string]string) func(string) string {
+		return func(k string) string {
+			if v, ok := m[k]; ok {
+				return v
+			}
+			return baseEnv[k]
+		}
+	}
+	if _, err := lambdaConfig(env(map[string]string{"LOGIN_LIMIT_PER_IP": "30/15m"})); !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "LOGIN_LIMIT_PER_IP") {
+		t.Errorf("limit without a table: %v, want a configuration error naming LOGIN_LIMIT_PER_IP", err)
+	}
+	for name, m := range map[string]map[string]string{
+		"default, no table": {},
+		"off, no table":     {"LOGIN_LIMIT_PER_IP": "off"},
+		"limit and table":   {"LOGIN_LIMIT_PER_IP": "30/15m", "LINKS_TABLE": "links"},
+	} {
+		if _, err := lambdaConfig(env(m)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }

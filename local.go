@@ -15,10 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"magiclinks/config"
 	"magiclinks/gateway"
+	"magiclinks/links"
 	"magiclinks/local"
 )
 
@@ -93,13 +95,27 @@ func runLocal(ctx context.Context, args []string, getenv func(string) string, st
 		Credentials:      credentials.NewStaticCredentialsProvider("local", "local", ""),
 		RetryMaxAttempts: 3,
 	}
-	app, err := newApp(cfg, clients{
+	c := clients{
 		cognito: cip.NewFromConfig(awsCfg, func(o *cip.Options) { o.BaseEndpoint = aws.String(stack.CognitoEndpoint()) }),
 		ses:     sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(stack.SESEndpoint()) }),
 		region:  region,
 		now:     clock.Now,
 		issuer:  stack.Issuer(),
-	}, logger)
+	}
+	// The links live in process unless a DynamoDB stand-in is named (for
+	// example dynalite, as make integration runs it).
+	storeDesc := "in-process (same rules as DynamoDB; forgotten on restart)"
+	if cfg.LinksTable != "" {
+		endpoint := getenv("AWS_ENDPOINT_URL_DYNAMODB")
+		if endpoint == "" {
+			return fmt.Errorf("%w: LINKS_TABLE: locally it needs AWS_ENDPOINT_URL_DYNAMODB (a local DynamoDB such as dynalite); nothing here reaches AWS", config.ErrInvalid)
+		}
+		c.dynamo = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
+		storeDesc = "DynamoDB table " + cfg.LinksTable + " at " + endpoint
+	} else {
+		c.memory = links.NewMemory(clock.Now)
+	}
+	app, err := newApp(cfg, c, logger)
 	if err != nil {
 		return err
 	}
@@ -124,10 +140,11 @@ func runLocal(ctx context.Context, args []string, getenv func(string) string, st
     Mailbox:    %[1]s/local/mail      (every "sent" mail lands here)
     Outbox API: %[1]s/local/outbox
     Cognito:    %[1]s/local/cognito   (user pool %[2]s, app client %[3]s)
+    Links:      %[5]s
 
-  Sign-up is %[4]s. Press Ctrl-C to stop.
+  Sign-up is %[4]s; at most %[6]s POST /login per client IP. Press Ctrl-C to stop.
 
-`, base, cfg.UserPoolID, cfg.UserPoolClientID, cfg.SignUp)
+`, base, cfg.UserPoolID, cfg.UserPoolClientID, cfg.SignUp, storeDesc, cfg.LoginLimit)
 
 	select {
 	case err := <-errc:

@@ -20,12 +20,14 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"magiclinks/cognito"
 	"magiclinks/config"
 	"magiclinks/dispatch"
 	"magiclinks/handlers"
+	"magiclinks/links"
 	"magiclinks/mailer"
 	"magiclinks/userpool"
 )
@@ -46,7 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if getenv("AWS_LAMBDA_RUNTIME_API") == "" {
 		return runLocal(ctx, args, getenv, stdout, logger)
 	}
-	cfg, err := config.Load(getenv)
+	cfg, err := lambdaConfig(getenv)
 	if err != nil {
 		return err // a Lambda init error naming the variables
 	}
@@ -54,11 +56,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("loading AWS configuration: %w", err)
 	}
-	app, err := newApp(cfg, clients{
+	c := clients{
 		cognito: cip.NewFromConfig(awsCfg),
 		ses:     sesv2.NewFromConfig(awsCfg),
 		region:  awsCfg.Region,
-	}, logger)
+	}
+	if cfg.LinksTable != "" {
+		c.dynamo = dynamodb.NewFromConfig(awsCfg)
+	}
+	app, err := newApp(cfg, c, logger)
 	if err != nil {
 		return err
 	}
@@ -66,13 +72,32 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return nil
 }
 
+// lambdaConfig is config.Load plus the rule only the Lambda has: without
+// LINKS_TABLE links live in the Cognito attribute, which keeps no counters,
+// so a per-IP limit that was asked for cannot be honoured.
+func lambdaConfig(getenv func(string) string) (config.Config, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.LinksTable == "" && cfg.LoginLimitSet && !cfg.LoginLimit.Off() {
+		return cfg, fmt.Errorf("%w: LOGIN_LIMIT_PER_IP: needs LINKS_TABLE (the Cognito attribute keeps no counters); set LINKS_TABLE or LOGIN_LIMIT_PER_IP=off", config.ErrInvalid)
+	}
+	return cfg, nil
+}
+
 // clients are the concrete AWS clients, made once at start.
 type clients struct {
 	cognito userpool.API
 	ses     mailer.Sender
-	region  string
-	now     func() time.Time // time.Now unless a test or the local stack sets it
-	rand    io.Reader        // crypto/rand.Reader unless a test sets it
+	// dynamo reaches LINKS_TABLE; nil without one.
+	dynamo links.DynamoAPI
+	// memory, when set, holds the links in process instead (make dev and
+	// tests).
+	memory links.Backend
+	region string
+	now    func() time.Time // time.Now unless a test or the local stack sets it
+	rand   io.Reader        // crypto/rand.Reader unless a test sets it
 	// wait replaces the /login response-time floor's timer in tests.
 	wait func(ctx context.Context, d time.Duration)
 	// issuer, when set, is the token issuer whose JWKS /me verifies tokens
@@ -109,18 +134,39 @@ func newApp(cfg config.Config, c clients, logger *slog.Logger) (*app, error) {
 		}
 		tokens = v
 	}
+	backend, limiter := linkStore(cfg, c)
+	store := links.New(backend)
+	var lim handlers.Limiter
+	if limiter {
+		lim = store
+	}
 	router := handlers.New(handlers.Deps{
-		Config: cfg,
-		Users:  pool,
-		Mailer: m,
-		Now:    now,
-		Rand:   random,
-		Wait:   c.wait,
-		Region: c.region,
-		Tokens: tokens,
+		Config:  cfg,
+		Users:   pool,
+		Links:   store,
+		Limiter: lim,
+		Mailer:  m,
+		Now:     now,
+		Rand:    random,
+		Wait:    c.wait,
+		Region:  c.region,
+		Tokens:  tokens,
 	})
-	triggers := &cognito.Triggers{Users: pool, Now: now, MaxAttempts: cfg.MaxAttempts}
+	triggers := &cognito.Triggers{Users: pool, Links: store, Now: now, Rand: random, MaxAttempts: cfg.MaxAttempts}
 	return &app{dispatcher: dispatch.New(triggers, router, logger), router: router}, nil
+}
+
+// linkStore picks the link store: the in-process one when given (make dev,
+// tests), DynamoDB with LINKS_TABLE, else the seed's Cognito attribute. Only
+// the first two can count requests per IP.
+func linkStore(cfg config.Config, c clients) (b links.Backend, counts bool) {
+	switch {
+	case c.memory != nil:
+		return c.memory, true
+	case cfg.LinksTable != "" && c.dynamo != nil:
+		return links.NewDynamo(c.dynamo, cfg.LinksTable), true
+	}
+	return links.NewCognitoAttribute(c.cognito, cfg.UserPoolID), false
 }
 
 // awsOptions keep every AWS call bounded: Cognito waits at most 5 s for a

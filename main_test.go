@@ -15,6 +15,7 @@ import (
 
 	"magiclinks/challenge"
 	"magiclinks/config"
+	"magiclinks/links"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -79,6 +80,10 @@ func (c *testClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// attributeMode, as a key of newTestApp's env, runs the app on the seed's
+// Cognito attribute instead of the (in-process) link store.
+const attributeMode = "_ATTRIBUTE_MODE"
+
 func newTestApp(t testing.TB, env map[string]string) *testApp {
 	t.Helper()
 	merged := map[string]string{}
@@ -93,16 +98,36 @@ func newTestApp(t testing.TB, env map[string]string) *testApp {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
-	recent := challenge.Set{}.Add(strings.Repeat("r", challenge.Length), t0.Add(-10*time.Second), 15*time.Minute)
+	// The known user has the link of the recorded Verify event live; the
+	// "recent" one was sent a link 10 s ago, so its resend hold is on.
+	live := challenge.Set{}.Add(liveAnswer, t0.Add(-time.Minute), 10*time.Minute)
+	recent := challenge.Set{}.Add(strings.Repeat("r", challenge.Length), t0.Add(-10*time.Second), 10*time.Minute)
 	cog := &fakeCognito{recorder: rec, users: map[string]*fakeUser{
 		knownEmail:             {sub: knownSub, enabled: true, attrs: map[string]string{"email_verified": "true"}},
 		"disabled@example.com": {sub: "9f1c2d3e-0000-4000-8000-000000000002", enabled: false, attrs: map[string]string{}},
-		"recent@example.com":   {sub: "9f1c2d3e-0000-4000-8000-000000000003", enabled: true, attrs: map[string]string{"custom:authChallenge": recent.String()}},
+		"recent@example.com":   {sub: "9f1c2d3e-0000-4000-8000-000000000003", enabled: true, attrs: map[string]string{}},
 	}}
 	ses := &fakeSES{recorder: rec}
 	logs := &bytes.Buffer{}
 	clock := &testClock{t: t0}
-	a, err := newApp(cfg, clients{cognito: cog, ses: ses, region: "ap-south-1", now: clock.Now, rand: &countingReader{}, wait: func(context.Context, time.Duration) {}}, slog.New(slog.NewJSONHandler(logs, nil)))
+	c := clients{cognito: cog, ses: ses, region: "ap-south-1", now: clock.Now, rand: &countingReader{}, wait: func(context.Context, time.Duration) {}}
+	if merged[attributeMode] != "" {
+		cog.users[knownEmail].attrs[links.Attribute] = live.String()
+		cog.users["recent@example.com"].attrs[links.Attribute] = recent.String()
+	} else {
+		mem := links.NewMemory(clock.Now)
+		store := links.New(mem)
+		for user, l := range map[string]struct {
+			secret string
+			at     time.Time
+		}{knownSub: {liveAnswer, t0.Add(-time.Minute)}, "9f1c2d3e-0000-4000-8000-000000000003": {strings.Repeat("r", challenge.Length), t0.Add(-10 * time.Second)}} {
+			if _, err := store.Issue(context.Background(), user, l.secret, l.at, 10*time.Minute, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.memory = recordingBackend{Backend: mem, recorder: rec}
+	}
+	a, err := newApp(cfg, c, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

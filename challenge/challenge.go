@@ -31,10 +31,15 @@ const (
 	MaxEntries = 10
 	// MaxValueLen is Cognito's limit for a custom attribute value.
 	MaxValueLen = 2048
+	// MaxTTL is the longest lifetime a link may have. An entry claiming a
+	// longer one was not written by a correctly configured function (or was
+	// tampered with) and never verifies.
+	MaxTTL = 24 * time.Hour
 
-	version    = "v1"
-	hashDomain = "magiclinks/challenge/v1\x00"
-	hashLen    = 43 // base64url of 32 bytes
+	version       = "v1"
+	hashDomain    = "magiclinks/challenge/v1\x00"
+	receiptDomain = "magiclinks/receipt/v1\x00"
+	hashLen       = 43 // base64url of 32 bytes
 )
 
 var (
@@ -167,22 +172,67 @@ func (s Set) LastIssued(now time.Time) (time.Time, bool) {
 	return time.Unix(last, 0), true
 }
 
+// Remove returns the set without the entry of challenge (a link that was
+// never mailed); the receiver is not changed.
+func (s Set) Remove(challenge string) Set {
+	h := hash(challenge)
+	out := Set{entries: make([]entry, 0, len(s.entries))}
+	for _, e := range s.entries {
+		if subtle.ConstantTimeCompare(h[:], e.hash[:]) == 0 {
+			out.entries = append(out.entries, e)
+		}
+	}
+	return out
+}
+
 // Verify reports whether answer is the challenge of an entry that is live at
 // now. Every entry is compared, in constant time, whatever matches, so the
 // time taken says nothing about which entry or how much of it matched.
+//
+// Defence in depth: an entry issued after now, or whose lifetime exceeds
+// MaxTTL, never verifies, whoever wrote it into the store.
 func (s Set) Verify(answer string, now time.Time) bool {
 	if len(answer) != Length {
 		return false
 	}
 	h := hash(answer)
 	t := now.Unix()
+	maxTTL := int64(MaxTTL / time.Second)
 	match := 0
 	for _, e := range s.entries {
 		live := 0
-		if t < e.expires {
+		if e.issued <= t && t < e.expires && e.expires-e.issued <= maxTTL {
 			live = 1
 		}
 		match |= subtle.ConstantTimeCompare(h[:], e.hash[:]) & live
 	}
 	return match == 1
+}
+
+// Expires is when the last entry expires; the zero time for an empty set.
+// Stores use it to let the whole record expire.
+func (s Set) Expires() time.Time {
+	var last int64
+	for _, e := range s.entries {
+		last = max(last, e.expires)
+	}
+	if last == 0 {
+		return time.Time{}
+	}
+	return time.Unix(last, 0)
+}
+
+// Receipt binds an answer to the Cognito challenge it was given for (a
+// random nonce in the challenge's private parameters): a store keeps it when
+// the answer spends the links, so that Cognito's retry of that same
+// invocation is recognised while any other session's use is refused. It is
+// a hash: a copy of the store does not reveal the answer.
+func Receipt(nonce, answer string) string {
+	h := sha256.Sum256([]byte(receiptDomain + nonce + "\x00" + answer))
+	return enc.EncodeToString(h[:])
+}
+
+// SameReceipt compares two receipts in constant time.
+func SameReceipt(a, b string) bool {
+	return len(a) == hashLen && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -27,8 +28,10 @@ const (
 	// challengeKind names the challenge in parameters and metadata; it is
 	// the same for every user, known or not, and carries no secret.
 	challengeKind = "MAGIC_LINK"
-	// AttrChallenges is the attribute holding the hashed challenges.
-	AttrChallenges = "custom:authChallenge"
+	// paramNonce is the private parameter that tells one Cognito challenge
+	// from another, so that Cognito's retry of a Verify that spent the links
+	// is recognised (links.Store.Redeem).
+	paramNonce = "nonce"
 )
 
 var (
@@ -39,16 +42,24 @@ var (
 
 // Users is what the triggers need of the user pool.
 type Users interface {
-	// CompleteSignIn consumes every outstanding challenge of the user and
-	// marks the address email verified. It must be idempotent: Cognito
-	// retries.
-	CompleteSignIn(ctx context.Context, username, email string, verified bool) error
+	// VerifyEmail marks the address verified. It must be idempotent:
+	// Cognito retries.
+	VerifyEmail(ctx context.Context, username, email string) error
+}
+
+// Links is the link store as Verify uses it (package links).
+type Links interface {
+	// Redeem reports whether answer is a live link of user and, if so,
+	// spends every link of the user in the same atomic step.
+	Redeem(ctx context.Context, user, answer, nonce string, now time.Time) (bool, error)
 }
 
 // Triggers answers the custom-auth trigger events.
 type Triggers struct {
 	Users       Users
+	Links       Links
 	Now         func() time.Time
+	Rand        io.Reader // crypto/rand.Reader in production
 	MaxAttempts int
 }
 
@@ -78,9 +89,17 @@ func (t *Triggers) Handle(ctx context.Context, payload []byte) ([]byte, error) {
 	case SourceDefine:
 		return e.respond(t.define(ctx, e))
 	case SourceCreate:
-		return e.respond(t.create(e))
+		r, err := t.create()
+		if err != nil {
+			return nil, err
+		}
+		return e.respond(r)
 	case SourceVerify:
-		return e.respond(t.verify(ctx, e))
+		r, err := t.verify(ctx, e)
+		if err != nil {
+			return nil, err
+		}
+		return e.respond(r)
 	case SourcePostAuth:
 		if err := t.postAuthentication(ctx, e); err != nil {
 			return nil, err
@@ -138,49 +157,59 @@ type createResponse struct {
 
 // create says what the challenge is. The secret is not made here: it was
 // mailed by POST /login, and the link starts a fresh session on any device.
-// The private parameters must not be empty: Cognito rejects an empty map.
-func (t *Triggers) create(e event) createResponse {
+// The private parameters must not be empty (Cognito rejects an empty map);
+// they carry a random nonce for this challenge, which Verify receives back
+// and the client never sees. Every user, known or not, gets the same shape.
+func (t *Triggers) create() (createResponse, error) {
+	nonce, err := challenge.New(t.Rand)
+	if err != nil {
+		return createResponse{}, &PublicError{Message: "sign-in could not be started, please try again", Cause: err}
+	}
 	return createResponse{
 		PublicChallengeParameters:  map[string]string{"challenge": challengeKind},
-		PrivateChallengeParameters: map[string]string{"challenge": challengeKind},
+		PrivateChallengeParameters: map[string]string{"challenge": challengeKind, paramNonce: nonce},
 		ChallengeMetadata:          challengeKind,
-	}
+	}, nil
 }
 
 type verifyResponse struct {
 	AnswerCorrect bool `json:"answerCorrect"`
 }
 
-// verify accepts the answer only if its hash matches a live entry of the
-// user's attribute. It reads the attribute from the event and writes
-// nothing, so Cognito's retries are harmless; PostAuthentication consumes.
-func (t *Triggers) verify(ctx context.Context, e event) verifyResponse {
+// verify accepts the answer only if it is a live link of the user, and spends
+// all the user's links in the same step (links.Store.Redeem): of parallel
+// uses of one link exactly one is correct. A store failure is an error, not
+// a wrong answer, so it neither uses up an attempt nor signs anyone in.
+func (t *Triggers) verify(ctx context.Context, e event) (verifyResponse, error) {
 	r := e.Request
-	ok := !r.UserNotFound && r.PrivateChallengeParameters["challenge"] == challengeKind
-	if ok {
-		set, err := challenge.Parse(r.UserAttributes[AttrChallenges])
-		ok = err == nil && set.Verify(r.ChallengeAnswer, t.Now())
+	if r.UserNotFound || r.PrivateChallengeParameters["challenge"] != challengeKind || e.UserName == "" || r.ChallengeAnswer == "" {
+		logging.Add(ctx, slog.Bool("answerCorrect", false))
+		return verifyResponse{}, nil
+	}
+	ok, err := t.Links.Redeem(ctx, e.UserName, r.ChallengeAnswer, r.PrivateChallengeParameters[paramNonce], t.Now())
+	if err != nil {
+		return verifyResponse{}, &PublicError{Message: "sign-in could not be completed, please try again", Cause: err}
 	}
 	logging.Add(ctx, slog.Bool("answerCorrect", ok))
-	return verifyResponse{AnswerCorrect: ok}
+	return verifyResponse{AnswerCorrect: ok}, nil
 }
 
-// postAuthentication runs after tokens were issued: every outstanding link is
-// spent, and the address is verified since the user proved the inbox.
+// postAuthentication runs after tokens were issued (Verify has spent the
+// links): the address is verified, since the user proved the inbox. An
+// address already verified costs no write.
 func (t *Triggers) postAuthentication(ctx context.Context, e event) error {
 	attrs := e.Request.UserAttributes
-	set, err := challenge.Parse(attrs[AttrChallenges])
-	if err == nil && set.Len() == 0 && attrs["email_verified"] == "true" {
-		logging.Add(ctx, slog.String("outcome", "nothing_to_consume"))
-		return nil // a retry, or nothing outstanding: skip the write
+	if attrs["email_verified"] == "true" {
+		logging.Add(ctx, slog.String("outcome", "already_verified"))
+		return nil
 	}
 	if e.UserName == "" {
 		return &PublicError{Message: "sign-in could not be completed", Cause: errors.New("cognito: event has no userName")}
 	}
-	if err := t.Users.CompleteSignIn(ctx, e.UserName, attrs["email"], attrs["email_verified"] == "true"); err != nil {
-		return &PublicError{Message: "sign-in could not be completed, please try again", Cause: fmt.Errorf("completing sign-in: %w", err)}
+	if err := t.Users.VerifyEmail(ctx, e.UserName, attrs["email"]); err != nil {
+		return &PublicError{Message: "sign-in could not be completed, please try again", Cause: fmt.Errorf("verifying email: %w", err)}
 	}
-	logging.Add(ctx, slog.String("outcome", "consumed"))
+	logging.Add(ctx, slog.String("outcome", "email_verified"))
 	return nil
 }
 

@@ -3,30 +3,33 @@ package cognito_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"magiclinks/challenge"
 	"magiclinks/cognito"
+	"magiclinks/links"
 )
 
 var t0 = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
 
 const sub = "7d3f5a2e-9b1c-4e8a-a6d2-3c4b5e6f7a81"
 
-// fakeUsers records CompleteSignIn calls.
+// fakeUsers records VerifyEmail calls.
 type fakeUsers struct {
 	mu    sync.Mutex
 	calls []string
 	err   error
 }
 
-func (f *fakeUsers) CompleteSignIn(_ context.Context, username, _ string, _ bool) error {
+func (f *fakeUsers) VerifyEmail(_ context.Context, username, _ string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, username)
@@ -40,7 +43,16 @@ func (f *fakeUsers) Calls() []string {
 }
 
 func newTriggers(users cognito.Users) *cognito.Triggers {
-	return &cognito.Triggers{Users: users, Now: func() time.Time { return t0 }, MaxAttempts: 3}
+	now := func() time.Time { return t0 }
+	return &cognito.Triggers{Users: users, Links: links.New(links.NewMemory(now)), Now: now, Rand: rand.Reader, MaxAttempts: 3}
+}
+
+// issue stores a link for sub as POST /login would.
+func issue(t *testing.T, tr *cognito.Triggers, user, secret string, at time.Time, ttl time.Duration) {
+	t.Helper()
+	if _, err := tr.Links.(*links.Store).Issue(context.Background(), user, secret, at, ttl, 0); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // event builds a trigger event the way Cognito sends it, with its nulls;
@@ -151,14 +163,14 @@ func TestDefine(t *testing.T) {
 
 func TestCreate(t *testing.T) {
 	t.Parallel()
-	secretAttr := challenge.Set{}.Add(strings.Repeat("s", challenge.Length), t0, time.Hour).String()
 	tests := map[string]string{
-		"known user":           `{"userAttributes":{"email":"user@example.com","custom:authChallenge":"` + secretAttr + `"},"challengeName":"CUSTOM_CHALLENGE","session":[]}`,
+		"known user":           `{"userAttributes":{"email":"user@example.com"},"challengeName":"CUSTOM_CHALLENGE","session":[]}`,
 		"user not found":       `{"userAttributes":{},"challengeName":"CUSTOM_CHALLENGE","session":[],"userNotFound":true}`,
 		"after a wrong answer": `{"userAttributes":{"email":"user@example.com"},"challengeName":"CUSTOM_CHALLENGE","session":` + session(wrong) + `}`,
 		"null request":         `null`,
 	}
 	var first map[string]any
+	nonces := map[string]bool{}
 	for _, name := range []string{"known user", "user not found", "after a wrong answer", "null request"} {
 		users := &fakeUsers{}
 		r := handle(t, newTriggers(users), event(cognito.SourceCreate, tests[name]))
@@ -166,8 +178,15 @@ func TestCreate(t *testing.T) {
 		if len(private) == 0 {
 			t.Errorf("%s: privateChallengeParameters empty: Cognito rejects that", name)
 		}
+		// Each challenge gets its own random nonce, private to Cognito.
+		nonce, _ := private["nonce"].(string)
+		if len(nonce) < 22 || nonces[nonce] {
+			t.Errorf("%s: nonce %q is short or repeated", name, nonce)
+		}
+		nonces[nonce] = true
+		delete(private, "nonce")
 		pub, _ := json.Marshal(r["publicChallengeParameters"])
-		for _, secret := range []string{secretAttr, strings.Fields(secretAttr)[1][:20], "custom:authChallenge", "user@example.com", sub} {
+		for _, secret := range []string{nonce, "custom:authChallenge", "user@example.com", sub} {
 			if strings.Contains(string(pub), secret) {
 				t.Errorf("%s: public parameters %s carry %q", name, pub, secret)
 			}
@@ -181,78 +200,150 @@ func TestCreate(t *testing.T) {
 			t.Errorf("%s: create made %d user-pool calls", name, n)
 		}
 	}
+	// Without randomness there is no challenge, and the client is told
+	// nothing more than that.
+	tr := newTriggers(&fakeUsers{})
+	tr.Rand = iotest.ErrReader(errors.New("entropy exhausted"))
+	_, err := tr.Handle(context.Background(), event(cognito.SourceCreate, tests["known user"]))
+	var pe *cognito.PublicError
+	if !errors.As(err, &pe) || strings.Contains(pe.Error(), "entropy") {
+		t.Errorf("no randomness: %v, want a public error without the cause", err)
+	}
 }
 
 func TestVerify(t *testing.T) {
 	t.Parallel()
 	answer := strings.Repeat("a", challenge.Length)
 	otherAnswer := strings.Repeat("o", challenge.Length)
-	live := challenge.Set{}.Add(answer, t0.Add(-time.Minute), 15*time.Minute).String()
-	expired := challenge.Set{}.Add(answer, t0.Add(-15*time.Minute), 15*time.Minute).String()
-	others := challenge.Set{}.Add(otherAnswer, t0.Add(-time.Minute), 15*time.Minute).String()
-	req := func(attr, answerJSON, extra string) string {
-		return `{"userAttributes":{"email":"user@example.com","custom:authChallenge":"` + attr + `"},` +
-			`"privateChallengeParameters":{"challenge":"MAGIC_LINK"},"challengeAnswer":` + answerJSON + extra + `}`
+	req := func(answerJSON, extra string) string {
+		return `{"userAttributes":{"email":"user@example.com"},` +
+			`"privateChallengeParameters":{"challenge":"MAGIC_LINK","nonce":"n-1"},"challengeAnswer":` + answerJSON + extra + `}`
+	}
+	live := func(t *testing.T, tr *cognito.Triggers) {
+		issue(t, tr, sub, answer, t0.Add(-time.Minute), 10*time.Minute)
 	}
 	q := `"` + answer + `"`
 	tests := map[string]struct {
+		links   func(t *testing.T, tr *cognito.Triggers)
 		request string
 		want    bool
 	}{
-		"live matching answer":                     {request: req(live, q, ""), want: true},
-		"live matching answer, userNotFound false": {request: req(live, q, `,"userNotFound":false`), want: true},
-		"wrong answer":                             {request: req(live, `"`+otherAnswer+`"`, "")},
-		"another user's answer":                    {request: req(others, q, "")},
-		"expired at exactly its expiry":            {request: req(expired, q, "")},
-		"reused (consumed attribute)":              {request: req("v1", q, "")},
-		"answer is a number":                       {request: req(live, `12345`, "")},
-		"answer is an object":                      {request: req(live, `{"answer":`+q+`}`, "")},
-		"answer is an array":                       {request: req(live, `[`+q+`]`, "")},
-		"answer is null":                           {request: req(live, `null`, "")},
-		"answer is true":                           {request: req(live, `true`, "")},
-		"answer is empty":                          {request: req(live, `""`, "")},
-		"answer with padding":                      {request: req(live, `" `+answer+`"`, "")},
-		"user not found with matching attribute":   {request: req(live, q, `,"userNotFound":true`)},
-		"missing user attributes":                  {request: `{"privateChallengeParameters":{"challenge":"MAGIC_LINK"},"challengeAnswer":` + q + `}`},
-		"null user attributes":                     {request: `{"userAttributes":null,"privateChallengeParameters":{"challenge":"MAGIC_LINK"},"challengeAnswer":` + q + `}`},
-		"attribute is not a string":                {request: `{"userAttributes":{"custom:authChallenge":7},"privateChallengeParameters":{"challenge":"MAGIC_LINK"},"challengeAnswer":` + q + `}`},
-		"seed uuid,timestamp attribute":            {request: req("3f0f8b62-4c2e-4d8e-9d1a-2b3c4d5e6f70,1773100500000", `"3f0f8b62-4c2e-4d8e-9d1a-2b3c4d5e6f70"`, "")},
-		"missing private parameters":               {request: `{"userAttributes":{"custom:authChallenge":"` + live + `"},"challengeAnswer":` + q + `}`},
-		"foreign private parameters":               {request: `{"userAttributes":{"custom:authChallenge":"` + live + `"},"privateChallengeParameters":{"challenge":"SMS"},"challengeAnswer":` + q + `}`},
-		"null request":                             {request: `null`},
+		"live matching answer":                     {links: live, request: req(q, ""), want: true},
+		"live matching answer, userNotFound false": {links: live, request: req(q, `,"userNotFound":false`), want: true},
+		"no nonce (an older session)":              {links: live, request: `{"privateChallengeParameters":{"challenge":"MAGIC_LINK"},"challengeAnswer":` + q + `}`, want: true},
+		"no links at all":                          {request: req(q, "")},
+		"wrong answer":                             {links: live, request: req(`"`+otherAnswer+`"`, "")},
+		"another user's answer": {
+			links: func(t *testing.T, tr *cognito.Triggers) {
+				issue(t, tr, "someone-else", answer, t0.Add(-time.Minute), 10*time.Minute)
+			},
+			request: req(q, ""),
+		},
+		"expired at exactly its expiry": {
+			links: func(t *testing.T, tr *cognito.Triggers) {
+				issue(t, tr, sub, answer, t0.Add(-10*time.Minute), 10*time.Minute)
+			},
+			request: req(q, ""),
+		},
+		"answer is a number":                     {links: live, request: req(`12345`, "")},
+		"answer is an object":                    {links: live, request: req(`{"answer":`+q+`}`, "")},
+		"answer is an array":                     {links: live, request: req(`[`+q+`]`, "")},
+		"answer is null":                         {links: live, request: req(`null`, "")},
+		"answer is true":                         {links: live, request: req(`true`, "")},
+		"answer is empty":                        {links: live, request: req(`""`, "")},
+		"answer with padding":                    {links: live, request: req(`" `+answer+`"`, "")},
+		"user not found with a matching link":    {links: live, request: req(q, `,"userNotFound":true`)},
+		"missing private parameters":             {links: live, request: `{"challengeAnswer":` + q + `}`},
+		"foreign private parameters":             {links: live, request: `{"privateChallengeParameters":{"challenge":"SMS"},"challengeAnswer":` + q + `}`},
+		"null request":                           {links: live, request: `null`},
+		"seed uuid answer":                       {links: live, request: req(`"3f0f8b62-4c2e-4d8e-9d1a-2b3c4d5e6f70"`, "")},
+		"attributes carry a matching old record": {request: `{"userAttributes":{"custom:authChallenge":"` + challenge.Set{}.Add(answer, t0, time.Hour).String() + `"},"privateChallengeParameters":{"challenge":"MAGIC_LINK"},"challengeAnswer":` + q + `}`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			users := &fakeUsers{}
-			r := handle(t, newTriggers(users), event(cognito.SourceVerify, tc.request))
+			tr := newTriggers(users)
+			if tc.links != nil {
+				tc.links(t, tr)
+			}
+			r := handle(t, tr, event(cognito.SourceVerify, tc.request))
 			if got := r["answerCorrect"]; got != tc.want {
 				t.Errorf("answerCorrect = %v, want %v", got, tc.want)
 			}
 			if n := len(users.Calls()); n != 0 {
-				t.Errorf("verify made %d user-pool calls; it must only read", n)
+				t.Errorf("verify made %d user-pool calls", n)
+			}
+			// A failed answer spends nothing: the link still works.
+			if !tc.want && tc.links != nil && name != "another user's answer" && !strings.HasPrefix(name, "expired") {
+				if r := handle(t, tr, event(cognito.SourceVerify, req(q, ""))); r["answerCorrect"] != true {
+					t.Error("a failed answer spent the link")
+				}
 			}
 		})
 	}
 }
 
+// TestVerifySpendsOnce: the first correct answer spends the link; Cognito's
+// retry of that same invocation (same nonce) is still correct, any other
+// session's is not.
+func TestVerifySpendsOnce(t *testing.T) {
+	t.Parallel()
+	answer := strings.Repeat("a", challenge.Length)
+	tr := newTriggers(&fakeUsers{})
+	issue(t, tr, sub, answer, t0.Add(-time.Minute), 10*time.Minute)
+	issue(t, tr, sub, strings.Repeat("b", challenge.Length), t0.Add(-time.Minute), 10*time.Minute)
+	verify := func(nonce, ans string) any {
+		return handle(t, tr, event(cognito.SourceVerify, `{"privateChallengeParameters":{"challenge":"MAGIC_LINK","nonce":"`+nonce+`"},"challengeAnswer":"`+ans+`"}`))["answerCorrect"]
+	}
+	if verify("n-1", answer) != true {
+		t.Fatal("first use failed")
+	}
+	if verify("n-1", answer) != true {
+		t.Error("Cognito's retry of the same invocation failed")
+	}
+	if verify("n-2", answer) != false {
+		t.Error("a second session used the spent link")
+	}
+	if verify("n-3", strings.Repeat("b", challenge.Length)) != false {
+		t.Error("the user's other outstanding link survived the sign-in")
+	}
+}
+
+type failingLinks struct{ err error }
+
+func (f failingLinks) Redeem(context.Context, string, string, string, time.Time) (bool, error) {
+	return true, f.err
+}
+
+// A store failure is never a sign-in: Cognito gets an error (a public
+// message, the cause for the log), not answerCorrect.
+func TestVerifyStoreFailure(t *testing.T) {
+	t.Parallel()
+	cause := errors.New("links: DynamoDB GetItem on table \"links\": ProvisionedThroughputExceededException")
+	tr := newTriggers(&fakeUsers{})
+	tr.Links = failingLinks{cause}
+	out, err := tr.Handle(context.Background(), event(cognito.SourceVerify, `{"privateChallengeParameters":{"challenge":"MAGIC_LINK"},"challengeAnswer":"`+strings.Repeat("a", challenge.Length)+`"}`))
+	var pe *cognito.PublicError
+	if out != nil || !errors.As(err, &pe) || !errors.Is(err, cause) {
+		t.Fatalf("out %s, err %v: want no response and a public error wrapping the cause", out, err)
+	}
+	if strings.Contains(pe.Error(), "DynamoDB") {
+		t.Errorf("the cause reached the client: %q", pe.Error())
+	}
+}
+
 func TestPostAuthentication(t *testing.T) {
 	t.Parallel()
-	outstanding := challenge.Set{}.Add(strings.Repeat("a", challenge.Length), t0, 15*time.Minute).String()
-	expiredOnly := challenge.Set{}.Add(strings.Repeat("a", challenge.Length), t0.Add(-time.Hour), 15*time.Minute).String()
 	tests := map[string]struct {
 		attrs     string
 		wantWrite bool
 	}{
-		"outstanding, unverified":   {attrs: `{"email_verified":"false","custom:authChallenge":"` + outstanding + `"}`, wantWrite: true},
-		"outstanding, verified":     {attrs: `{"email_verified":"true","custom:authChallenge":"` + outstanding + `"}`, wantWrite: true},
-		"only expired, verified":    {attrs: `{"email_verified":"true","custom:authChallenge":"` + expiredOnly + `"}`, wantWrite: true},
-		"nothing, unverified":       {attrs: `{"email_verified":"false"}`, wantWrite: true},
-		"consumed, unverified":      {attrs: `{"email_verified":"false","custom:authChallenge":"v1"}`, wantWrite: true},
-		"seed format, verified":     {attrs: `{"email_verified":"true","custom:authChallenge":"3f0f8b62-4c2e-4d8e-9d1a-2b3c4d5e6f70,1"}`, wantWrite: true},
-		"nothing outstanding":       {attrs: `{"email_verified":"true","custom:authChallenge":"v1"}`},
-		"no attribute, verified":    {attrs: `{"email_verified":"true"}`},
-		"verified as a bool is not": {attrs: `{"email_verified":true,"custom:authChallenge":"v1"}`, wantWrite: true},
+		"unverified":                {attrs: `{"email_verified":"false","email":"user@example.com"}`, wantWrite: true},
+		"verified":                  {attrs: `{"email_verified":"true","email":"user@example.com"}`},
+		"verified, old attribute":   {attrs: `{"email_verified":"true","custom:authChallenge":"v1"}`},
+		"no verified attribute":     {attrs: `{"email":"user@example.com"}`, wantWrite: true},
+		"verified as a bool is not": {attrs: `{"email_verified":true}`, wantWrite: true},
 		"null attributes":           {attrs: `null`, wantWrite: true},
 	}
 	for name, tc := range tests {
@@ -265,7 +356,7 @@ func TestPostAuthentication(t *testing.T) {
 				want = []string{sub}
 			}
 			if got := users.Calls(); !reflect.DeepEqual(got, want) {
-				t.Errorf("CompleteSignIn calls = %q, want %q", got, want)
+				t.Errorf("VerifyEmail calls = %q, want %q", got, want)
 			}
 		})
 	}

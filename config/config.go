@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"magiclinks/challenge"
 )
 
 // SignUp says what POST /login does for an address with no account.
@@ -41,16 +43,65 @@ type Config struct {
 	// CognitoEndpoint is the Cognito user-pool endpoint the browser calls; empty
 	// means the regional AWS one, which the caller derives from the region.
 	CognitoEndpoint string
+	// LinksTable is the DynamoDB table of the link store; empty means the
+	// seed's Cognito attribute.
+	LinksTable string
+	// LoginLimit is LOGIN_LIMIT_PER_IP; LoginLimitSet says it was given
+	// rather than defaulted (the attribute mode refuses a given limit).
+	LoginLimit    Limit
+	LoginLimitSet bool
+}
+
+// Limit is a number of requests per fixed window; the zero Limit is off.
+type Limit struct {
+	N   int
+	Per time.Duration
+}
+
+// Off reports whether the limit is turned off.
+func (l Limit) Off() bool { return l.N <= 0 }
+
+func (l Limit) String() string {
+	if l.Off() {
+		return "off"
+	}
+	return strconv.Itoa(l.N) + "/" + l.Per.String()
+}
+
+// ParseLimit reads "N/duration" (e.g. "100/15m") or "off".
+func ParseLimit(v string) (Limit, error) {
+	if strings.EqualFold(v, "off") {
+		return Limit{}, nil
+	}
+	ns, ds, ok := strings.Cut(v, "/")
+	n, err1 := strconv.Atoi(strings.TrimSpace(ns))
+	d, err2 := time.ParseDuration(strings.TrimSpace(ds))
+	switch {
+	case !ok || err1 != nil || err2 != nil:
+		return Limit{}, fmt.Errorf("must be N/duration (e.g. %s) or off, got %q", DefaultLoginLimit, v)
+	case n < 1 || n > MaxLoginLimitN:
+		return Limit{}, fmt.Errorf("N must be from 1 to %d, got %d", MaxLoginLimitN, n)
+	case d < time.Second || d > 24*time.Hour || d%time.Second != 0:
+		return Limit{}, fmt.Errorf("the window must be whole seconds from 1s to 24h, got %s", d)
+	}
+	return Limit{N: n, Per: d}, nil
 }
 
 // Limits keep values inside what Cognito and the link format can carry.
 const (
-	MinLinkTTL     = time.Minute
-	MaxLinkTTL     = 24 * time.Hour
+	MinLinkTTL = time.Minute
+	MaxLinkTTL = challenge.MaxTTL
+	// DefaultLinkTTL follows OWASP ASVS 5.0 V6.5.5: at most 10 minutes.
+	DefaultLinkTTL = 10 * time.Minute
 	MaxMaxAttempts = 10
 	// The floor must leave the rest of Lambda's few seconds to the work.
 	DefaultLoginMinDuration = 800 * time.Millisecond
 	MaxLoginMinDuration     = 3 * time.Second
+	// DefaultLoginLimit lets a shared office or campus NAT sign in a
+	// hundred people in a quarter of an hour, while one client can mail at
+	// most 400 addresses an hour.
+	DefaultLoginLimit = "100/15m"
+	MaxLoginLimitN    = 1_000_000
 )
 
 // ErrInvalid wraps every configuration problem.
@@ -93,10 +144,25 @@ func Load(getenv func(string) string) (Config, error) {
 		EmailFrom:        required("EMAIL_FROM"),
 		SESConfigSet:     get("SES_CONFIGURATION_SET"),
 		SignInURL:        required("SIGN_IN_URL"),
-		LinkTTL:          duration("LINK_TTL", 15*time.Minute, MinLinkTTL, MaxLinkTTL),
+		LinkTTL:          duration("LINK_TTL", DefaultLinkTTL, MinLinkTTL, MaxLinkTTL),
 		ResendInterval:   duration("RESEND_INTERVAL", time.Minute, 0, time.Hour),
 		LoginMinDuration: duration("LOGIN_MIN_DURATION", DefaultLoginMinDuration, 0, MaxLoginMinDuration),
 		CognitoEndpoint:  get("COGNITO_ENDPOINT"),
+		LinksTable:       get("LINKS_TABLE"),
+	}
+
+	limit := get("LOGIN_LIMIT_PER_IP")
+	c.LoginLimitSet = limit != ""
+	if limit == "" {
+		limit = DefaultLoginLimit
+	}
+	if l, err := ParseLimit(limit); err != nil {
+		bad("LOGIN_LIMIT_PER_IP", "%v", err)
+	} else {
+		c.LoginLimit = l
+	}
+	if c.LinksTable != "" && !validTableName(c.LinksTable) {
+		bad("LINKS_TABLE", "not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ - .)")
 	}
 
 	if c.EmailFrom != "" {
@@ -165,4 +231,16 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
 	}
 	return c, nil
+}
+
+func validTableName(s string) bool {
+	if len(s) < 3 || len(s) > 255 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
 }

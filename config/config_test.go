@@ -37,12 +37,13 @@ func TestDefaults(t *testing.T) {
 		UserPoolID:       "ap-south-1_Ex4mpl3Ab",
 		EmailFrom:        "Example <no-reply@example.com>",
 		SignInURL:        "https://app.example.com/sign-in",
-		LinkTTL:          15 * time.Minute,
+		LinkTTL:          10 * time.Minute, // OWASP ASVS 5.0 V6.5.5
 		ResendInterval:   time.Minute,
 		LoginMinDuration: 800 * time.Millisecond,
 		SignUp:           config.SignUpOff,
 		MaxAttempts:      3,
 		AllowedOrigins:   []string{"https://app.example.com"},
+		LoginLimit:       config.Limit{N: 100, Per: 15 * time.Minute},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load() = %+v\nwant %+v", got, want)
@@ -62,6 +63,12 @@ func TestValues(t *testing.T) {
 		"SIGN_UP auto":            {vars: map[string]string{"SIGN_UP": "auto"}, check: func(c config.Config) bool { return c.SignUp == config.SignUpAuto }},
 		"SIGN_UP is case-blind":   {vars: map[string]string{"SIGN_UP": " AUTO "}, check: func(c config.Config) bool { return c.SignUp == config.SignUpAuto }},
 		"MAX_ATTEMPTS":            {vars: map[string]string{"MAX_ATTEMPTS": "5"}, check: func(c config.Config) bool { return c.MaxAttempts == 5 }},
+		"LINKS_TABLE":             {vars: map[string]string{"LINKS_TABLE": "magic-links.prod_1"}, check: func(c config.Config) bool { return c.LinksTable == "magic-links.prod_1" }},
+		"LOGIN_LIMIT_PER_IP": {vars: map[string]string{"LOGIN_LIMIT_PER_IP": " 30/15m "}, check: func(c config.Config) bool {
+			return c.LoginLimit == config.Limit{N: 30, Per: 15 * time.Minute} && c.LoginLimitSet
+		}},
+		"LOGIN_LIMIT_PER_IP off":  {vars: map[string]string{"LOGIN_LIMIT_PER_IP": "OFF"}, check: func(c config.Config) bool { return c.LoginLimit.Off() && c.LoginLimitSet }},
+		"LOGIN_LIMIT_PER_IP hour": {vars: map[string]string{"LOGIN_LIMIT_PER_IP": "1/1h"}, check: func(c config.Config) bool { return c.LoginLimit.String() == "1/1h0m0s" }},
 		"ALLOWED_ORIGINS list": {vars: map[string]string{"ALLOWED_ORIGINS": " https://a.example.com/ , http://localhost:8080,"}, check: func(c config.Config) bool {
 			return reflect.DeepEqual(c.AllowedOrigins, []string{"https://a.example.com", "http://localhost:8080"})
 		}},
@@ -112,6 +119,14 @@ func TestInvalid(t *testing.T) {
 		"LOGIN_MIN_DURATION negative":   {vars: map[string]string{"LOGIN_MIN_DURATION": "-1ms"}, want: []string{"LOGIN_MIN_DURATION"}},
 		"SIGN_UP unknown":               {vars: map[string]string{"SIGN_UP": "yes"}, want: []string{"SIGN_UP"}},
 		"MAX_ATTEMPTS zero":             {vars: map[string]string{"MAX_ATTEMPTS": "0"}, want: []string{"MAX_ATTEMPTS"}},
+		"LOGIN_LIMIT_PER_IP no window":  {vars: map[string]string{"LOGIN_LIMIT_PER_IP": "30"}, want: []string{"LOGIN_LIMIT_PER_IP"}},
+		"LOGIN_LIMIT_PER_IP zero":       {vars: map[string]string{"LOGIN_LIMIT_PER_IP": "0/15m"}, want: []string{"LOGIN_LIMIT_PER_IP"}},
+		"LOGIN_LIMIT_PER_IP negative":   {vars: map[string]string{"LOGIN_LIMIT_PER_IP": "-5/15m"}, want: []string{"LOGIN_LIMIT_PER_IP"}},
+		"LOGIN_LIMIT_PER_IP subsecond":  {vars: map[string]string{"LOGIN_LIMIT_PER_IP": "5/500ms"}, want: []string{"LOGIN_LIMIT_PER_IP"}},
+		"LOGIN_LIMIT_PER_IP two days":   {vars: map[string]string{"LOGIN_LIMIT_PER_IP": "5/48h"}, want: []string{"LOGIN_LIMIT_PER_IP"}},
+		"LOGIN_LIMIT_PER_IP words":      {vars: map[string]string{"LOGIN_LIMIT_PER_IP": "thirty per hour"}, want: []string{"LOGIN_LIMIT_PER_IP"}},
+		"LINKS_TABLE bad name":          {vars: map[string]string{"LINKS_TABLE": "links table!"}, want: []string{"LINKS_TABLE"}},
+		"LINKS_TABLE too short":         {vars: map[string]string{"LINKS_TABLE": "ab"}, want: []string{"LINKS_TABLE"}},
 		"MAX_ATTEMPTS too high":         {vars: map[string]string{"MAX_ATTEMPTS": "11"}, want: []string{"MAX_ATTEMPTS"}},
 		"MAX_ATTEMPTS not a number":     {vars: map[string]string{"MAX_ATTEMPTS": "three"}, want: []string{"MAX_ATTEMPTS"}},
 		"ALLOWED_ORIGINS with a path":   {vars: map[string]string{"ALLOWED_ORIGINS": "https://app.example.com/x"}, want: []string{"ALLOWED_ORIGINS"}},

@@ -161,7 +161,9 @@ func (d *Dispatcher) logLine(ctx context.Context, start time.Time, kind Kind, li
 	}
 	attrs = append(attrs, line.Attrs()...)
 	level, msg := slog.LevelInfo, "invocation"
-	if status >= 500 { // an upstream failure answered as 502: alert on it
+	// An upstream failure answered as 502, or one answered 202 on purpose
+	// (POST /login after the lookup): alert on it.
+	if status >= 500 || line.Failed() {
 		level = slog.LevelError
 	}
 	if err != nil {

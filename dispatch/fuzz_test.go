@@ -16,28 +16,26 @@ import (
 	"magiclinks/dispatch"
 	"magiclinks/handlers"
 	"magiclinks/internal/testevents"
+	"magiclinks/links"
 )
 
 var t0 = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
 
 // poolStub knows one user and never fails, so the fuzzer gets deep into the
 // login handler and the triggers.
-type poolStub struct{ challenges string }
+type poolStub struct{}
 
 func (p *poolStub) GetUser(_ context.Context, email string) (handlers.User, error) {
 	if email != "user@example.com" {
 		return handlers.User{}, handlers.ErrUserNotFound
 	}
-	return handlers.User{Username: "sub", Enabled: true, Challenges: p.challenges}, nil
+	return handlers.User{Username: "sub", Enabled: true}, nil
 }
 func (p *poolStub) CreateUser(context.Context, string) (handlers.User, error) {
 	return handlers.User{Username: "new", Enabled: true}, nil
 }
-func (p *poolStub) SetChallenges(_ context.Context, _, v string) error { p.challenges = v; return nil }
-func (p *poolStub) CompleteSignIn(context.Context, string, string, bool) error {
-	p.challenges = "v1"
-	return nil
-}
+func (p *poolStub) SetRandomPassword(context.Context, string) error   { return nil }
+func (p *poolStub) VerifyEmail(context.Context, string, string) error { return nil }
 
 type mailStub struct{}
 
@@ -60,9 +58,10 @@ func realDispatcher(f *testing.F) *dispatch.Dispatcher {
 	}
 	pool := &poolStub{}
 	now := func() time.Time { return t0 }
-	router := handlers.New(handlers.Deps{Config: cfg, Users: pool, Mailer: mailStub{}, Now: now, Rand: zeros{},
+	store := links.New(links.NewMemory(now))
+	router := handlers.New(handlers.Deps{Config: cfg, Users: pool, Links: store, Limiter: store, Mailer: mailStub{}, Now: now, Rand: zeros{},
 		Wait: func(context.Context, time.Duration) {}})
-	tr := &cognito.Triggers{Users: pool, Now: now, MaxAttempts: 3}
+	tr := &cognito.Triggers{Users: pool, Links: store, Now: now, Rand: zeros{}, MaxAttempts: 3}
 	return dispatch.New(tr, router, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 }
 

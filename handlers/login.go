@@ -8,9 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/mail"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -50,8 +52,20 @@ const (
 	sent      outcome = "sent"
 	unknown   outcome = "unknown_user"
 	disabled  outcome = "disabled_user"
-	throttled outcome = "throttled"
+	throttled outcome = "throttled" // the resend hold is on
+	limited   outcome = "rate_limited"
+	// After a successful lookup every failure still answers 202: the
+	// status must not tell a known address from an unknown one. These are
+	// logged at ERROR for the operator (and the alarms).
+	createFailed outcome = "create_failed"
+	repairFailed outcome = "repair_failed"
+	storeFailed  outcome = "store_failed"
+	sendFailed   outcome = "send_failed"
 )
+
+// errLookup marks the one failure that answers 502: the account lookup,
+// which happens for every address alike.
+var errLookup = errors.New("account lookup failed")
 
 func (h *loginHandler) serve(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now() // real time: the floor is about what a client measures
@@ -59,20 +73,58 @@ func (h *loginHandler) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	logging.Add(r.Context(), slog.String("user", logging.MaskEmail(email)))
-	o, err := h.login(r, email)
-	if err != nil {
+	if err := h.limit(w, r); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	logging.Add(ctx, slog.String("user", logging.MaskEmail(email)))
+	o, err := h.login(ctx, email)
+	if errors.Is(err, errLookup) {
 		return &Error{Status: http.StatusBadGateway, Code: "upstream_failed", Message: "the link could not be sent; try again", Cause: err}
 	}
-	logging.Add(r.Context(), slog.String("outcome", string(o)))
+	logging.Add(ctx, slog.String("outcome", string(o)))
+	if err != nil {
+		logging.Fail(ctx, err)
+	}
 	// Every 202 takes at least LoginMinDuration, so the time to answer does
 	// not tell a known address (lookup, write, mail) from an unknown one
-	// (lookup only).
+	// (lookup only), nor a failure after the lookup from a success.
 	if rest := h.deps.Config.LoginMinDuration - time.Since(start); rest > 0 {
-		h.wait(r.Context(), rest)
+		h.wait(ctx, rest)
 	}
 	writeJSON(w, http.StatusAccepted, accepted)
 	return nil
+}
+
+// limit applies LOGIN_LIMIT_PER_IP before anything about the address is
+// looked at, so its answer is the same for every address. The client IP is
+// API Gateway's sourceIp (the adapter puts it in RemoteAddr), never a header
+// the client wrote. A store that cannot count lets the request through: the
+// limit guards cost, and failing closed would lock everyone out with it.
+func (h *loginHandler) limit(w http.ResponseWriter, r *http.Request) error {
+	l := h.deps.Config.LoginLimit
+	if h.deps.Limiter == nil || l.Off() {
+		return nil
+	}
+	retry, ok, err := h.deps.Limiter.Allow(r.Context(), clientIP(r), l.N, l.Per, h.deps.Now())
+	if err != nil {
+		logging.Fail(r.Context(), err)
+		return nil
+	}
+	if ok {
+		return nil
+	}
+	logging.Add(r.Context(), slog.String("outcome", string(limited)))
+	secs := int64((retry + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+	return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "too many sign-in requests from this network; try again later"}
+}
+
+func clientIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 func (h *loginHandler) wait(ctx context.Context, d time.Duration) {
@@ -88,54 +140,59 @@ func (h *loginHandler) wait(ctx context.Context, d time.Duration) {
 	}
 }
 
-func (h *loginHandler) login(r *http.Request, email string) (outcome, error) {
-	ctx := r.Context()
+// login does the work behind one well-formed request: at most one Cognito
+// read, a Cognito write only for an account that needs repair or creation,
+// one atomic store write (two if the mail fails) and one mail.
+func (h *loginHandler) login(ctx context.Context, email string) (outcome, error) {
 	d := h.deps
 	user, err := d.Users.GetUser(ctx, email)
 	switch {
 	case errors.Is(err, ErrUserNotFound) && d.Config.SignUp == config.SignUpAuto:
 		user, err = d.Users.CreateUser(ctx, email)
 		if errors.Is(err, ErrUserExists) { // created by a concurrent request
-			user, err = d.Users.GetUser(ctx, email)
+			if user, err = d.Users.GetUser(ctx, email); err != nil {
+				return "", fmt.Errorf("%w: %w", errLookup, err)
+			}
 		}
 		if err != nil {
-			return "", fmt.Errorf("creating user: %w", err)
+			return createFailed, fmt.Errorf("creating user: %w", err)
 		}
 		logging.Add(ctx, slog.Bool("created", true))
 	case errors.Is(err, ErrUserNotFound):
 		return unknown, nil
 	case err != nil:
-		return "", fmt.Errorf("getting user: %w", err)
+		return "", fmt.Errorf("%w: %w", errLookup, err)
 	}
 	if !user.Enabled {
 		return disabled, nil
 	}
+	if user.NeedsPassword {
+		if err := d.Users.SetRandomPassword(ctx, user.Username); err != nil {
+			return repairFailed, fmt.Errorf("repairing account: %w", err)
+		}
+		logging.Add(ctx, slog.Bool("repaired", true))
+	}
 
 	now := d.Now()
-	set, err := challenge.Parse(user.Challenges)
-	if err != nil {
-		// Not ours (e.g. the seed's plain "uuid,timestamp"): start afresh
-		// rather than lock the user out.
-		set = challenge.Set{}
-	}
-	if last, ok := set.LastIssued(now); ok && d.Config.ResendInterval > 0 && now.Sub(last) < d.Config.ResendInterval {
-		return throttled, nil
-	}
 	secret, err := challenge.New(d.Rand)
 	if err != nil {
-		return "", err
+		return storeFailed, err
 	}
-	next := set.Add(secret, now, d.Config.LinkTTL)
-	if err := d.Users.SetChallenges(ctx, user.Username, next.String()); err != nil {
-		return "", fmt.Errorf("storing challenge: %w", err)
+	held, err := d.Links.Issue(ctx, user.Username, secret, now, d.Config.LinkTTL, d.Config.ResendInterval)
+	if err != nil {
+		return storeFailed, err
+	}
+	if held {
+		return throttled, nil
 	}
 	if err := d.Mailer.SendMagicLink(ctx, email, Link(d.Config.SignInURL, email, secret), d.Config.LinkTTL); err != nil {
-		// Take the unsent link back so the resend interval does not hold off
-		// the user's retry; if that fails too, the entry just expires.
-		if rbErr := d.Users.SetChallenges(ctx, user.Username, set.Live(now).String()); rbErr != nil {
-			err = errors.Join(err, fmt.Errorf("rolling back challenge: %w", rbErr))
+		// Take the unsent link back so it cannot be used and its hold does
+		// not stop the user's retry; if that fails too, the link just
+		// expires unseen.
+		if rbErr := d.Links.Revoke(ctx, user.Username, secret, now); rbErr != nil {
+			err = errors.Join(err, rbErr)
 		}
-		return "", fmt.Errorf("sending mail: %w", err)
+		return sendFailed, fmt.Errorf("sending mail: %w", err)
 	}
 	return sent, nil
 }

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +20,8 @@ import (
 	"magiclinks/challenge"
 	"magiclinks/config"
 	"magiclinks/handlers"
+	"magiclinks/links"
+	"magiclinks/logging"
 )
 
 var t0 = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
@@ -74,20 +78,27 @@ func (f *fakeUsers) CreateUser(_ context.Context, email string) (handlers.User, 
 	return *u, nil
 }
 
-func (f *fakeUsers) SetChallenges(_ context.Context, username, value string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, "SetChallenges "+username)
-	if err := f.fail["SetChallenges"]; err != nil {
+func (f *fakeUsers) SetRandomPassword(_ context.Context, username string) error {
+	if err := f.record("SetRandomPassword "+username, "SetRandomPassword"); err != nil {
 		return err
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	for _, u := range f.users {
 		if u.Username == username {
-			u.Challenges = value
+			u.NeedsPassword = false
 			return nil
 		}
 	}
 	return errors.New("fake: no such user")
+}
+
+// record notes a call and returns the failure set for op, if any.
+func (f *fakeUsers) record(call, op string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
+	return f.fail[op]
 }
 
 func (f *fakeUsers) Calls() []string {
@@ -96,10 +107,42 @@ func (f *fakeUsers) Calls() []string {
 	return append([]string(nil), f.calls...)
 }
 
-func (f *fakeUsers) attr(email string) string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.users[email].Challenges
+// fakeLinks is the real link store (in process) with its calls recorded in
+// the same list as the user pool's, and failures injected by operation.
+type fakeLinks struct {
+	users *fakeUsers
+	store *links.Store
+}
+
+func (f *fakeLinks) Issue(ctx context.Context, user, secret string, now time.Time, ttl, hold time.Duration) (bool, error) {
+	if err := f.users.record("Issue "+user, "Issue"); err != nil {
+		return false, err
+	}
+	return f.store.Issue(ctx, user, secret, now, ttl, hold)
+}
+
+func (f *fakeLinks) Revoke(ctx context.Context, user, secret string, now time.Time) error {
+	if err := f.users.record("Revoke "+user, "Revoke"); err != nil {
+		return err
+	}
+	return f.store.Revoke(ctx, user, secret, now)
+}
+
+func (f *fakeLinks) Allow(ctx context.Context, ip string, n int, per time.Duration, now time.Time) (time.Duration, bool, error) {
+	if err := f.users.record("Allow "+ip, "Allow"); err != nil {
+		return 0, false, err
+	}
+	return f.store.Allow(ctx, ip, n, per, now)
+}
+
+// redeem uses a link as Verify would, at the env's clock.
+func (e *env) redeem(t *testing.T, user, secret string) bool {
+	t.Helper()
+	ok, err := e.links.store.Redeem(context.Background(), user, secret, "nonce", e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
 }
 
 type mail struct {
@@ -108,15 +151,17 @@ type mail struct {
 }
 
 type fakeMailer struct {
-	mu   sync.Mutex
-	sent []mail
-	fail error
+	mu     sync.Mutex
+	sent   []mail
+	failed []mail // mails whose sending failed, links included
+	fail   error
 }
 
 func (f *fakeMailer) SendMagicLink(_ context.Context, to, link string, ttl time.Duration) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail != nil {
+		f.failed = append(f.failed, mail{to, link, ttl})
 		return f.fail
 	}
 	f.sent = append(f.sent, mail{to, link, ttl})
@@ -140,10 +185,13 @@ func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 type env struct {
 	router http.Handler
 	users  *fakeUsers
+	links  *fakeLinks
 	mailer *fakeMailer
 	clock  *clock
 	cfg    config.Config
 	waits  *waitRecorder
+	// line is the log line of the last request.
+	line *logging.Line
 }
 
 // waitRecorder stands in for the response-time floor's timer.
@@ -179,12 +227,22 @@ func newEnv(t *testing.T, vars map[string]string) *env {
 		t.Fatal(err)
 	}
 	e := &env{users: newFakeUsers(), mailer: &fakeMailer{}, clock: &clock{t: t0}, cfg: cfg, waits: &waitRecorder{}}
-	e.router = handlers.New(handlers.Deps{Config: cfg, Users: e.users, Mailer: e.mailer, Now: e.clock.Now, Rand: rand.Reader, Wait: e.waits.wait})
+	e.links = &fakeLinks{users: e.users, store: links.New(links.NewMemory(e.clock.Now))}
+	e.router = handlers.New(handlers.Deps{Config: cfg, Users: e.users, Links: e.links, Limiter: e.links, Mailer: e.mailer, Now: e.clock.Now, Rand: rand.Reader, Wait: e.waits.wait})
 	return e
 }
 
 func (e *env) post(body, origin string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(body))
+	return e.postFrom("192.0.2.1:4711", body, origin)
+}
+
+// postFrom sends POST /login from remoteAddr, which the API Gateway adapter
+// fills with the event's sourceIp.
+func (e *env) postFrom(remoteAddr, body, origin string) *httptest.ResponseRecorder {
+	ctx, line := logging.With(context.Background())
+	e.line = line
+	r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/login", strings.NewReader(body))
+	r.RemoteAddr = remoteAddr
 	r.Header.Set("Content-Type", "application/json")
 	if origin != "" {
 		r.Header.Set("Origin", origin)
@@ -192,6 +250,16 @@ func (e *env) post(body, origin string) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	e.router.ServeHTTP(w, r)
 	return w
+}
+
+// logged returns the value of key on the last request's log line.
+func (e *env) logged(key string) string {
+	for _, a := range e.line.Attrs() {
+		if a.Key == key {
+			return a.Value.String()
+		}
+	}
+	return ""
 }
 
 func (e *env) login(t *testing.T, email string) *httptest.ResponseRecorder {
@@ -228,30 +296,63 @@ func snapshot(w *httptest.ResponseRecorder) response {
 	return response{w.Code, w.Header().Clone(), w.Body.String()}
 }
 
-// The endpoint answers the same bytes whoever asks, so it tells nobody
-// which addresses have accounts.
+// The endpoint answers the same bytes whoever asks, whatever happens after
+// the lookup, so it tells nobody which addresses have accounts.
 func TestLoginSameAnswerForEveryone(t *testing.T) {
 	t.Parallel()
+	outage := errors.New("fake outage")
 	tests := map[string]struct {
 		email     string
 		prepare   func(e *env)
 		wantCalls []string
 		wantMail  bool
+		outcome   string
+		failed    bool // logged at ERROR
 	}{
-		"existing user": {email: "user@example.com", wantCalls: []string{"GetUser user@example.com", "SetChallenges sub-user"}, wantMail: true},
-		"unknown user":  {email: "nobody@example.com", wantCalls: []string{"GetUser nobody@example.com"}},
-		"disabled user": {email: "disabled@example.com", wantCalls: []string{"GetUser disabled@example.com"}},
+		"existing user": {email: "user@example.com", wantCalls: []string{"Allow 192.0.2.1", "GetUser user@example.com", "Issue sub-user"}, wantMail: true, outcome: "sent"},
+		"unknown user":  {email: "nobody@example.com", wantCalls: []string{"Allow 192.0.2.1", "GetUser nobody@example.com"}, outcome: "unknown_user"},
+		"disabled user": {email: "disabled@example.com", wantCalls: []string{"Allow 192.0.2.1", "GetUser disabled@example.com"}, outcome: "disabled_user"},
 		"throttled user": {
 			email: "user@example.com",
 			prepare: func(e *env) {
-				e.users.users["user@example.com"].Challenges = challenge.Set{}.Add(strings.Repeat("r", challenge.Length), t0.Add(-59*time.Second), 15*time.Minute).String()
+				if _, err := e.links.store.Issue(context.Background(), "sub-user", strings.Repeat("r", challenge.Length), t0.Add(-59*time.Second), 10*time.Minute, 0); err != nil {
+					t.Fatal(err)
+				}
 			},
-			wantCalls: []string{"GetUser user@example.com"},
+			wantCalls: []string{"Allow 192.0.2.1", "GetUser user@example.com", "Issue sub-user"},
+			outcome:   "throttled",
+		},
+		"store fails": {
+			email:     "user@example.com",
+			prepare:   func(e *env) { e.users.fail["Issue"] = outage },
+			wantCalls: []string{"Allow 192.0.2.1", "GetUser user@example.com", "Issue sub-user"},
+			outcome:   "store_failed", failed: true,
+		},
+		"mail fails": {
+			email:     "user@example.com",
+			prepare:   func(e *env) { e.mailer.fail = outage },
+			wantCalls: []string{"Allow 192.0.2.1", "GetUser user@example.com", "Issue sub-user", "Revoke sub-user"},
+			outcome:   "send_failed", failed: true,
+		},
+		"repair fails": {
+			email: "half@example.com",
+			prepare: func(e *env) {
+				e.users.users["half@example.com"] = &handlers.User{Username: "sub-half", Enabled: true, NeedsPassword: true}
+				e.users.fail["SetRandomPassword"] = outage
+			},
+			wantCalls: []string{"Allow 192.0.2.1", "GetUser half@example.com", "SetRandomPassword sub-half"},
+			outcome:   "repair_failed", failed: true,
+		},
+		"create fails (sign-up off: never tried)": {
+			email:     "new@example.com",
+			prepare:   func(e *env) { e.users.fail["CreateUser"] = outage },
+			wantCalls: []string{"Allow 192.0.2.1", "GetUser new@example.com"},
+			outcome:   "unknown_user",
 		},
 	}
 	var want *response
 	wantFrom := ""
-	for _, name := range []string{"existing user", "unknown user", "disabled user", "throttled user"} {
+	for _, name := range slices.Sorted(maps.Keys(tests)) {
 		tc := tests[name]
 		e := newEnv(t, nil)
 		if tc.prepare != nil {
@@ -272,6 +373,12 @@ func TestLoginSameAnswerForEveryone(t *testing.T) {
 		if sent := len(e.mailer.Sent()); sent != 0 != tc.wantMail {
 			t.Errorf("%s: %d mails sent, want mail %v", name, sent, tc.wantMail)
 		}
+		if o := e.logged("outcome"); o != tc.outcome {
+			t.Errorf("%s: logged outcome %q, want %q", name, o, tc.outcome)
+		}
+		if e.line.Failed() != tc.failed || (tc.failed && !strings.Contains(e.logged("error"), "outage")) {
+			t.Errorf("%s: line failed %v with error %q, want failed %v with the cause", name, e.line.Failed(), e.logged("error"), tc.failed)
+		}
 	}
 }
 
@@ -287,11 +394,13 @@ func TestLoginResponseTimeFloor(t *testing.T) {
 		prepare  func(e *env)
 		wantWait bool
 	}{
-		"existing user":  {body: `{"email":"user@example.com"}`, wantWait: true},
-		"unknown user":   {body: `{"email":"nobody@example.com"}`, wantWait: true},
-		"disabled user":  {body: `{"email":"disabled@example.com"}`, wantWait: true},
-		"bad input":      {body: `{"email":"not an address"}`},
-		"upstream fails": {body: `{"email":"user@example.com"}`, prepare: func(e *env) { e.users.fail["GetUser"] = errors.New("boom") }},
+		"existing user": {body: `{"email":"user@example.com"}`, wantWait: true},
+		"unknown user":  {body: `{"email":"nobody@example.com"}`, wantWait: true},
+		"disabled user": {body: `{"email":"disabled@example.com"}`, wantWait: true},
+		"bad input":     {body: `{"email":"not an address"}`},
+		"store fails":   {body: `{"email":"user@example.com"}`, prepare: func(e *env) { e.users.fail["Issue"] = errors.New("boom") }, wantWait: true},
+		"mail fails":    {body: `{"email":"user@example.com"}`, prepare: func(e *env) { e.mailer.fail = errors.New("boom") }, wantWait: true},
+		"lookup fails":  {body: `{"email":"user@example.com"}`, prepare: func(e *env) { e.users.fail["GetUser"] = errors.New("boom") }},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -327,15 +436,15 @@ func TestLoginSendsWorkingLink(t *testing.T) {
 	if w := e.login(t, "  User@Example.COM \t"); w.Code != http.StatusAccepted {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
 	}
-	if got, want := e.users.Calls(), []string{"GetUser user@example.com", "SetChallenges sub-user"}; !reflect.DeepEqual(got, want) {
+	if got, want := e.users.Calls(), []string{"Allow 192.0.2.1", "GetUser user@example.com", "Issue sub-user"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("calls %q, want %q (address trimmed and lower-cased)", got, want)
 	}
 	sent := e.mailer.Sent()
 	if len(sent) != 1 {
 		t.Fatalf("%d mails, want 1", len(sent))
 	}
-	if sent[0].To != "user@example.com" || sent[0].TTL != 15*time.Minute {
-		t.Errorf("mail %+v", sent[0])
+	if sent[0].To != "user@example.com" || sent[0].TTL != 10*time.Minute {
+		t.Errorf("mail %+v, want a 10-minute link by default", sent[0])
 	}
 	email, secret := answer(t, sent[0].Link)
 	if email != "user@example.com" {
@@ -344,28 +453,38 @@ func TestLoginSendsWorkingLink(t *testing.T) {
 	if len(secret) < 22 || len(secret) != challenge.Length {
 		t.Errorf("answer %q is %d chars", secret, len(secret))
 	}
-	attr := e.users.attr("user@example.com")
-	if strings.Contains(attr, secret) {
-		t.Fatal("the attribute holds the challenge in plain text")
+	e.clock.Advance(10*time.Minute - time.Second)
+	if !e.redeem(t, "sub-user", secret) {
+		t.Error("the link does not work just before LINK_TTL")
 	}
-	set, err := challenge.Parse(attr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !set.Verify(secret, t0.Add(15*time.Minute-time.Second)) || set.Verify(secret, t0.Add(15*time.Minute)) {
-		t.Error("the stored challenge does not live exactly LINK_TTL")
+
+	late := newEnv(t, nil)
+	late.login(t, "user@example.com")
+	_, secret = answer(t, late.mailer.Sent()[0].Link)
+	late.clock.Advance(10 * time.Minute)
+	if late.redeem(t, "sub-user", secret) {
+		t.Error("the link works at LINK_TTL")
 	}
 }
 
-func TestLoginReplacesForeignAttribute(t *testing.T) {
+// TestLoginRepairsHalfCreatedAccount: an account not CONFIRMED (created,
+// but the password step failed or raced) gets its permanent password before
+// the link is sent; a confirmed one costs no Cognito write.
+func TestLoginRepairsHalfCreatedAccount(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
-	e.users.users["user@example.com"].Challenges = "3f0f8b62-4c2e-4d8e-9d1a-2b3c4d5e6f70,1773100500000"
-	if w := e.login(t, "user@example.com"); w.Code != http.StatusAccepted || len(e.mailer.Sent()) != 1 {
-		t.Fatalf("status %d, %d mails; the seed's attribute must not lock the user out", w.Code, len(e.mailer.Sent()))
+	e := newEnv(t, map[string]string{"RESEND_INTERVAL": "0s"})
+	e.users.users["half@example.com"] = &handlers.User{Username: "sub-half", Enabled: true, NeedsPassword: true}
+	e.login(t, "half@example.com")
+	want := []string{"Allow 192.0.2.1", "GetUser half@example.com", "SetRandomPassword sub-half", "Issue sub-half"}
+	if got := e.users.Calls(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("calls %q, want %q", got, want)
 	}
-	if _, err := challenge.Parse(e.users.attr("user@example.com")); err != nil {
-		t.Errorf("attribute after login: %v", err)
+	if len(e.mailer.Sent()) != 1 || e.logged("repaired") != "true" {
+		t.Fatalf("%d mails, repaired=%q; want the link after the repair", len(e.mailer.Sent()), e.logged("repaired"))
+	}
+	e.login(t, "half@example.com")
+	if got := e.users.Calls()[len(want):]; slices.ContainsFunc(got, func(c string) bool { return strings.HasPrefix(c, "SetRandomPassword") }) {
+		t.Errorf("a repaired account was written again: %q", got)
 	}
 }
 
@@ -484,84 +603,138 @@ func TestLoginLongestAddress(t *testing.T) {
 	}
 }
 
-func TestLoginUpstreamFailure(t *testing.T) {
+// Only a failed lookup answers 502: it happens for every address alike.
+func TestLoginLookupFailure(t *testing.T) {
 	t.Parallel()
-	outage := errors.New("fake outage")
-	tests := map[string]struct {
-		fail      string // operation that fails; "mail" for SES
-		wantCalls []string
-	}{
-		"GetUser fails":       {fail: "GetUser", wantCalls: []string{"GetUser user@example.com"}},
-		"SetChallenges fails": {fail: "SetChallenges", wantCalls: []string{"GetUser user@example.com", "SetChallenges sub-user"}},
-		"SES fails":           {fail: "mail", wantCalls: []string{"GetUser user@example.com", "SetChallenges sub-user", "SetChallenges sub-user"}},
+	e := newEnv(t, nil)
+	e.users.fail["GetUser"] = errors.New("fake outage")
+	w := e.login(t, "user@example.com")
+	if w.Code != http.StatusBadGateway {
+		t.Errorf("status %d, want 502", w.Code)
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			e := newEnv(t, nil)
-			if tc.fail == "mail" {
-				e.mailer.fail = outage
-			} else {
-				e.users.fail[tc.fail] = outage
-			}
-			w := e.login(t, "user@example.com")
-			if w.Code != http.StatusBadGateway {
-				t.Errorf("status %d, want 502", w.Code)
-			}
-			var got map[string]string
-			if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || got["error"] != "upstream_failed" {
-				t.Errorf("body %s, want error upstream_failed", w.Body)
-			}
-			if strings.Contains(w.Body.String(), "outage") {
-				t.Errorf("the cause leaked to the client: %s", w.Body)
-			}
-			if calls := e.users.Calls(); !reflect.DeepEqual(calls, tc.wantCalls) {
-				t.Errorf("calls %q, want %q", calls, tc.wantCalls)
-			}
-		})
+	var got map[string]string
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || got["error"] != "upstream_failed" {
+		t.Errorf("body %s, want error upstream_failed", w.Body)
+	}
+	if strings.Contains(w.Body.String(), "outage") {
+		t.Errorf("the cause leaked to the client: %s", w.Body)
+	}
+	if calls, want := e.users.Calls(), []string{"Allow 192.0.2.1", "GetUser user@example.com"}; !reflect.DeepEqual(calls, want) {
+		t.Errorf("calls %q, want %q", calls, want)
 	}
 }
 
-// When SES fails the new challenge is taken back, so the user can retry at
-// once instead of waiting out RESEND_INTERVAL for a mail that never came.
-func TestLoginRollsBackUnsentLink(t *testing.T) {
+// A failure after the lookup leaves no usable link and no resend hold: the
+// user's retry a second later sends, and the links from before keep working.
+func TestLoginFailureLeavesNoLinkNoHold(t *testing.T) {
 	t.Parallel()
-	tests := map[string]string{
-		"no attribute":       "",
-		"a live older link":  challenge.Set{}.Add(strings.Repeat("o", challenge.Length), t0.Add(-2*time.Minute), 15*time.Minute).String(),
-		"consumed attribute": "v1",
-	}
-	for name, before := range tests {
+	older := strings.Repeat("o", challenge.Length)
+	for _, name := range []string{"mail fails", "store fails", "mail fails with an older link live"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, nil)
-			e.users.users["user@example.com"].Challenges = before
-			e.mailer.fail = errors.New("fake SES outage")
-			if w := e.login(t, "user@example.com"); w.Code != http.StatusBadGateway {
-				t.Fatalf("status %d, want 502", w.Code)
+			e := newEnv(t, nil) // RESEND_INTERVAL 1m
+			if strings.Contains(name, "older") {
+				if _, err := e.links.store.Issue(context.Background(), "sub-user", older, t0.Add(-2*time.Minute), 10*time.Minute, 0); err != nil {
+					t.Fatal(err)
+				}
 			}
-			after := e.users.attr("user@example.com")
-			if before != "" && after != before {
-				t.Errorf("attribute after rollback %q, want %q", after, before)
+			if strings.HasPrefix(name, "mail") {
+				e.mailer.fail = errors.New("fake SES outage")
+			} else {
+				e.users.fail["Issue"] = errors.New("fake DynamoDB outage")
 			}
-			if s, err := challenge.Parse(after); err != nil || s.String() != mustParse(t, before).String() {
-				t.Errorf("attribute after rollback %q (%v), want the set of %q", after, err, before)
+			if w := e.login(t, "user@example.com"); w.Code != http.StatusAccepted {
+				t.Fatalf("status %d, want 202", w.Code)
+			}
+			for _, m := range e.mailer.failed {
+				if _, secret := answer(t, m.Link); e.redeem(t, "sub-user", secret) {
+					t.Fatal("the unsent link works")
+				}
 			}
 			e.mailer.fail = nil
+			delete(e.users.fail, "Issue")
+			e.clock.Advance(time.Second)
 			if w := e.login(t, "user@example.com"); w.Code != http.StatusAccepted || len(e.mailer.Sent()) != 1 {
-				t.Errorf("retry at once: status %d, %d mails; want a mail", w.Code, len(e.mailer.Sent()))
+				t.Fatalf("retry a second later: status %d, %d mails; want a mail", w.Code, len(e.mailer.Sent()))
+			}
+			if strings.Contains(name, "older") && !e.redeem(t, "sub-user", older) {
+				t.Error("the older link was lost")
 			}
 		})
 	}
 }
 
-func mustParse(t *testing.T, v string) challenge.Set {
-	t.Helper()
-	s, err := challenge.Parse(v)
-	if err != nil {
-		t.Fatal(err)
+// TestLoginLimitPerIP: over LOGIN_LIMIT_PER_IP a client IP gets 429 with
+// Retry-After, decided before any lookup and the same for every address;
+// the IP is API Gateway's sourceIp, never a header the client wrote.
+func TestLoginLimitPerIP(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, map[string]string{"LOGIN_LIMIT_PER_IP": "3/15m", "RESEND_INTERVAL": "0s"})
+	e.clock.Advance(5 * time.Minute) // 10 minutes left in the window
+	post := func(addr, email, xff string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(`{"email":"`+email+`"}`))
+		r.RemoteAddr = addr
+		r.Header.Set("Content-Type", "application/json")
+		if xff != "" {
+			r.Header.Set("X-Forwarded-For", xff)
+		}
+		w := httptest.NewRecorder()
+		e.router.ServeHTTP(w, r)
+		return w
 	}
-	return s
+	for i := range 3 {
+		if w := post("203.0.113.7:1000", "user@example.com", ""); w.Code != http.StatusAccepted {
+			t.Fatalf("request %d: status %d", i+1, w.Code)
+		}
+	}
+	before := len(e.users.Calls())
+	var first *response
+	for _, email := range []string{"user@example.com", "nobody@example.com", "disabled@example.com"} {
+		w := post("203.0.113.7:2000", email, "198.51.100."+email[:1])
+		got := snapshot(w)
+		if got.Status != http.StatusTooManyRequests || got.Header.Get("Retry-After") != "600" || !strings.Contains(got.Body, `"error":"rate_limited"`) {
+			t.Fatalf("%s: %d Retry-After %q %s; want 429, 600, rate_limited", email, got.Status, got.Header.Get("Retry-After"), got.Body)
+		}
+		if first == nil {
+			first = &got
+		} else if !reflect.DeepEqual(got, *first) {
+			t.Errorf("%s is limited differently:\n%+v\n%+v", email, got, *first)
+		}
+	}
+	for _, c := range e.users.Calls()[before:] {
+		if !strings.HasPrefix(c, "Allow ") {
+			t.Errorf("a limited request went on to %q", c)
+		}
+	}
+	if w := post("203.0.113.8:1000", "user@example.com", ""); w.Code != http.StatusAccepted {
+		t.Errorf("another IP: status %d", w.Code)
+	}
+	e.clock.Advance(10 * time.Minute)
+	if w := post("203.0.113.7:1000", "user@example.com", ""); w.Code != http.StatusAccepted {
+		t.Errorf("next window: status %d", w.Code)
+	}
+
+	t.Run("off", func(t *testing.T) {
+		e := newEnv(t, map[string]string{"LOGIN_LIMIT_PER_IP": "off"})
+		for range 5 {
+			if w := e.login(t, "nobody@example.com"); w.Code != http.StatusAccepted {
+				t.Fatalf("status %d with the limit off", w.Code)
+			}
+		}
+		if slices.ContainsFunc(e.users.Calls(), func(c string) bool { return strings.HasPrefix(c, "Allow") }) {
+			t.Error("counted with the limit off")
+		}
+	})
+	t.Run("a counter that fails lets the request through, logged", func(t *testing.T) {
+		e := newEnv(t, map[string]string{"LOGIN_LIMIT_PER_IP": "1/1m"})
+		e.users.fail["Allow"] = errors.New("fake throttling")
+		if w := e.login(t, "user@example.com"); w.Code != http.StatusAccepted || len(e.mailer.Sent()) != 1 {
+			t.Fatalf("status %d, %d mails", w.Code, len(e.mailer.Sent()))
+		}
+		if !e.line.Failed() {
+			t.Error("the counter's failure was not logged as an error")
+		}
+	})
 }
 
 func TestLoginSignUp(t *testing.T) {
@@ -572,10 +745,10 @@ func TestLoginSignUp(t *testing.T) {
 		wantCalls []string
 		wantMail  bool
 	}{
-		"auto creates the account": {signUp: "auto", wantCalls: []string{"GetUser new@example.com", "CreateUser new@example.com", "SetChallenges sub-new"}, wantMail: true},
-		"auto, created meanwhile":  {signUp: "auto", exists: true, wantCalls: []string{"GetUser new@example.com", "CreateUser new@example.com", "GetUser new@example.com", "SetChallenges sub-new"}, wantMail: true},
-		"off sends nothing":        {signUp: "off", wantCalls: []string{"GetUser new@example.com"}},
-		"default is off":           {wantCalls: []string{"GetUser new@example.com"}},
+		"auto creates the account": {signUp: "auto", wantCalls: []string{"Allow 192.0.2.1", "GetUser new@example.com", "CreateUser new@example.com", "Issue sub-new"}, wantMail: true},
+		"auto, created meanwhile":  {signUp: "auto", exists: true, wantCalls: []string{"Allow 192.0.2.1", "GetUser new@example.com", "CreateUser new@example.com", "GetUser new@example.com", "Issue sub-new"}, wantMail: true},
+		"off sends nothing":        {signUp: "off", wantCalls: []string{"Allow 192.0.2.1", "GetUser new@example.com"}},
+		"default is off":           {wantCalls: []string{"Allow 192.0.2.1", "GetUser new@example.com"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -597,12 +770,15 @@ func TestLoginSignUp(t *testing.T) {
 			}
 		})
 	}
-	t.Run("create fails", func(t *testing.T) {
+	t.Run("create fails: 202 after the lookup, logged", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, map[string]string{"SIGN_UP": "auto"})
 		e.users.fail["CreateUser"] = errors.New("fake outage")
-		if w := e.login(t, "new@example.com"); w.Code != http.StatusBadGateway || len(e.mailer.Sent()) != 0 {
-			t.Errorf("status %d, %d mails; want 502 and none", w.Code, len(e.mailer.Sent()))
+		if w := e.login(t, "new@example.com"); w.Code != http.StatusAccepted || len(e.mailer.Sent()) != 0 {
+			t.Errorf("status %d, %d mails; want 202 and none", w.Code, len(e.mailer.Sent()))
+		}
+		if e.logged("outcome") != "create_failed" || !e.line.Failed() {
+			t.Errorf("outcome %q failed %v", e.logged("outcome"), e.line.Failed())
 		}
 	})
 }
@@ -632,8 +808,8 @@ func TestLoginResendInterval(t *testing.T) {
 	}
 }
 
-// Links requested one after the other all work until one is used, and the
-// attribute stays within Cognito's limit however many are requested.
+// Links requested one after the other all work until one is used; past
+// challenge.MaxEntries the oldest are dropped.
 func TestLoginManyLinks(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, map[string]string{"RESEND_INTERVAL": "0s"})
@@ -641,19 +817,17 @@ func TestLoginManyLinks(t *testing.T) {
 		if w := e.login(t, "user@example.com"); w.Code != http.StatusAccepted {
 			t.Fatalf("login %d: status %d", i, w.Code)
 		}
-		if n := len(e.users.attr("user@example.com")); n > challenge.MaxValueLen {
-			t.Fatalf("login %d: attribute is %d chars", i, n)
-		}
 		e.clock.Advance(time.Second)
 	}
-	set := mustParse(t, e.users.attr("user@example.com"))
 	sent := e.mailer.Sent()
-	for i, m := range sent {
-		_, secret := answer(t, m.Link)
-		want := i >= len(sent)-challenge.MaxEntries
-		if got := set.Verify(secret, e.clock.Now()); got != want {
-			t.Errorf("link %d verifies %v, want %v", i, got, want)
+	// Wrong answers spend nothing, so the dropped links are tried first.
+	for i, m := range sent[:len(sent)-challenge.MaxEntries] {
+		if _, secret := answer(t, m.Link); e.redeem(t, "sub-user", secret) {
+			t.Fatalf("link %d of %d still works", i, len(sent))
 		}
+	}
+	if _, secret := answer(t, sent[len(sent)-challenge.MaxEntries].Link); !e.redeem(t, "sub-user", secret) {
+		t.Error("the oldest kept link does not work")
 	}
 }
 

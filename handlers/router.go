@@ -21,15 +21,33 @@ type Users interface {
 	// CreateUser makes an account for email that can sign in with a link
 	// only; ErrUserExists if one appeared meanwhile.
 	CreateUser(ctx context.Context, email string) (User, error)
-	// SetChallenges writes the custom:authChallenge attribute.
-	SetChallenges(ctx context.Context, username, value string) error
+	// SetRandomPassword gives the account a permanent password nobody
+	// knows, which makes it CONFIRMED and keeps it from expiring.
+	SetRandomPassword(ctx context.Context, username string) error
 }
 
 // User is an account as the handlers see it.
 type User struct {
-	Username   string
-	Enabled    bool
-	Challenges string // the custom:authChallenge attribute, "" when unset
+	Username string // the pool's username (the sub), which keys the user's links
+	Enabled  bool
+	// NeedsPassword is true for an account left half-created (for example
+	// FORCE_CHANGE_PASSWORD after a failed or raced sign-up), which Cognito
+	// would let expire.
+	NeedsPassword bool
+}
+
+// Links is the link store as POST /login uses it (package links).
+type Links interface {
+	// Issue stores a link unless the user's newest link is younger than
+	// hold, in one atomic step; held reports the latter.
+	Issue(ctx context.Context, user, secret string, now time.Time, ttl, hold time.Duration) (held bool, err error)
+	// Revoke takes back a link whose mail was not sent, with its hold.
+	Revoke(ctx context.Context, user, secret string, now time.Time) error
+}
+
+// Limiter counts POST /login per client IP (package links).
+type Limiter interface {
+	Allow(ctx context.Context, ip string, n int, per time.Duration, now time.Time) (retryAfter time.Duration, ok bool, err error)
 }
 
 // Mailer sends the link.
@@ -41,9 +59,13 @@ type Mailer interface {
 type Deps struct {
 	Config config.Config
 	Users  Users
-	Mailer Mailer
-	Now    func() time.Time // time.Now in production
-	Rand   io.Reader        // crypto/rand.Reader in production
+	Links  Links
+	// Limiter applies Config.LoginLimit; nil when there is no store that
+	// can count (the Cognito attribute mode).
+	Limiter Limiter
+	Mailer  Mailer
+	Now     func() time.Time // time.Now in production
+	Rand    io.Reader        // crypto/rand.Reader in production
 	// Wait pauses for d unless ctx ends first; nil means a real timer.
 	// Tests pass one that records instead of sleeping.
 	Wait func(ctx context.Context, d time.Duration)

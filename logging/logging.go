@@ -16,8 +16,9 @@ type key struct{}
 
 // Line collects the fields of one invocation's log line.
 type Line struct {
-	mu    sync.Mutex
-	attrs []slog.Attr
+	mu     sync.Mutex
+	attrs  []slog.Attr
+	failed bool
 }
 
 // With returns a context that carries a new Line.
@@ -34,6 +35,24 @@ func Add(ctx context.Context, attrs ...slog.Attr) {
 		l.attrs = append(l.attrs, attrs...)
 		l.mu.Unlock()
 	}
+}
+
+// Fail records err (addresses masked) on the context's line and makes it an
+// ERROR line, for failures the client is deliberately not told about.
+func Fail(ctx context.Context, err error) {
+	if l, ok := ctx.Value(key{}).(*Line); ok {
+		l.mu.Lock()
+		l.attrs = append(l.attrs, slog.String("error", Redact(err.Error())))
+		l.failed = true
+		l.mu.Unlock()
+	}
+}
+
+// Failed reports whether Fail was called.
+func (l *Line) Failed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failed
 }
 
 // Attrs returns the collected fields.
@@ -56,12 +75,25 @@ func MaskEmail(email string) string {
 }
 
 // addressLike matches what could be an email address inside free text, such
-// as an AWS error message naming a recipient.
-var addressLike = regexp.MustCompile(`[^\s@<>"'(),;:/\[\]]+@[^\s@<>"'(),;:/\[\]]+`)
+// as an AWS error message naming a recipient, with its @ plain or
+// percent-encoded (%40, or %2540 encoded twice) as in a URL or path.
+var addressLike = regexp.MustCompile(`(?i)[^\s@<>"'(),;:/\[\]]+?(@|%40|%2540)[^\s@<>"'(),;:/\[\]]+`)
 
 // Redact masks every address-like run in s. Error messages from AWS can name
 // the recipient (SES MessageRejected, an IAM denial on identity/<address>),
-// so every error string goes through it before it is logged.
+// and adapter errors quote URLs with the address percent-encoded, so every
+// error string goes through it before it is logged.
 func Redact(s string) string {
-	return addressLike.ReplaceAllStringFunc(s, MaskEmail)
+	return addressLike.ReplaceAllStringFunc(s, func(m string) string {
+		loc := addressLike.FindStringSubmatchIndex(m)
+		local, domain := m[:loc[2]], m[loc[3]:]
+		if local == "" {
+			return "***"
+		}
+		r := []rune(local)
+		if r[0] == '%' { // the first letter is itself encoded: show none
+			return "***" + m[loc[2]:loc[3]] + domain
+		}
+		return string(r[0]) + "***" + m[loc[2]:loc[3]] + domain
+	})
 }

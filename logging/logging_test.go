@@ -2,6 +2,7 @@ package logging_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"testing"
@@ -57,6 +58,22 @@ func TestLine(t *testing.T) {
 	}
 }
 
+func TestFail(t *testing.T) {
+	t.Parallel()
+	logging.Fail(context.Background(), errors.New("no line: no panic"))
+	ctx, line := logging.With(context.Background())
+	if line.Failed() {
+		t.Fatal("a fresh line is failed")
+	}
+	logging.Fail(ctx, errors.New("sending to dave@example.com failed"))
+	if !line.Failed() {
+		t.Fatal("Fail did not mark the line")
+	}
+	if got := line.Attrs(); len(got) != 1 || got[0].Value.String() != "sending to d***@example.com failed" {
+		t.Fatalf("attrs %v: want the error, address masked", got)
+	}
+}
+
 func TestRedact(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct{ in, want string }{
@@ -71,6 +88,17 @@ func TestRedact(t *testing.T) {
 		"display name form": {in: "from Example <no-reply@example.com>", want: "from Example <n***@example.com>"},
 		"two addresses":     {in: "a@x.io, b@y.io", want: "a***@x.io, b***@y.io"},
 		"nothing to mask":   {in: "getting user: timeout", want: "getting user: timeout"},
+		"percent-encoded in a path": {
+			in:   `HTTP API request: parse "/login/alice%40example.com": invalid URL escape "%zz"`,
+			want: `HTTP API request: parse "/login/a***%40example.com": invalid URL escape "%zz"`,
+		},
+		"percent-encoded in a query (masks more, never less)": {
+			in:   "GET /x?email=bob%40example.org&y=1",
+			want: "GET /x***%40example.org&y=1",
+		},
+		"encoded twice":            {in: "path /u/carol%2540example.net", want: "path /u/c***%2540example.net"},
+		"first letter encoded":     {in: "/u/%64ave%40example.net", want: "/u/***%40example.net"},
+		"percent sign, no address": {in: "100% done", want: "100% done"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -53,19 +53,32 @@ func (p *Pool) GetUser(ctx context.Context, email string) (handlers.User, error)
 	if err != nil {
 		return handlers.User{}, fmt.Errorf("userpool: AdminGetUser: %w", err)
 	}
-	u := handlers.User{Username: aws.ToString(out.Username), Enabled: out.Enabled}
-	for _, a := range out.UserAttributes {
-		if aws.ToString(a.Name) == cognito.AttrChallenges {
-			u.Challenges = aws.ToString(a.Value)
-		}
+	return handlers.User{
+		Username:      aws.ToString(out.Username),
+		Enabled:       out.Enabled,
+		NeedsPassword: needsPassword(out.UserStatus),
+	}, nil
+}
+
+// needsPassword is true for the states a permanent password moves to
+// CONFIRMED: an account created by AdminCreateUser whose password step
+// failed or raced (FORCE_CHANGE_PASSWORD expires with the temporary
+// password), one an administrator reset, one never confirmed. Federated
+// accounts (EXTERNAL_PROVIDER) are left alone: a password would make them
+// native users.
+func needsPassword(s types.UserStatusType) bool {
+	switch s {
+	case types.UserStatusTypeForceChangePassword, types.UserStatusTypeResetRequired, types.UserStatusTypeUnconfirmed:
+		return true
 	}
-	return u, nil
+	return false
 }
 
 // CreateUser makes an account that can only sign in by link: no invitation
 // mail, the address unverified until a link is used, and a random permanent
 // password nobody knows so the account is CONFIRMED and never expires as an
-// unused admin-created account would.
+// unused admin-created account would. If the password step fails, the next
+// POST /login repairs the account (GetUser reports NeedsPassword).
 func (p *Pool) CreateUser(ctx context.Context, email string) (handlers.User, error) {
 	out, err := p.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{
 		UserPoolId:    &p.poolID,
@@ -87,36 +100,33 @@ func (p *Pool) CreateUser(ctx context.Context, email string) (handlers.User, err
 	if out.User != nil && out.User.Username != nil {
 		username = *out.User.Username
 	}
-	password, err := randomPassword()
-	if err != nil {
+	if err := p.SetRandomPassword(ctx, username); err != nil {
 		return handlers.User{}, err
-	}
-	if _, err := p.api.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{
-		UserPoolId: &p.poolID, Username: &username, Password: &password, Permanent: true,
-	}); err != nil {
-		return handlers.User{}, fmt.Errorf("userpool: AdminSetUserPassword: %w", err)
 	}
 	return handlers.User{Username: username, Enabled: true}, nil
 }
 
-// SetChallenges writes the hashed challenges.
-func (p *Pool) SetChallenges(ctx context.Context, username, value string) error {
-	return p.update(ctx, username, types.AttributeType{Name: aws.String(cognito.AttrChallenges), Value: &value})
+// SetRandomPassword sets a permanent password nobody ever sees, which makes
+// the account CONFIRMED.
+func (p *Pool) SetRandomPassword(ctx context.Context, username string) error {
+	password, err := randomPassword()
+	if err != nil {
+		return err
+	}
+	if _, err := p.api.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{
+		UserPoolId: &p.poolID, Username: &username, Password: &password, Permanent: true,
+	}); err != nil {
+		return fmt.Errorf("userpool: AdminSetUserPassword: %w", err)
+	}
+	return nil
 }
 
-// CompleteSignIn spends every outstanding link and, unless it already is,
-// marks the address verified, in one write so that a retry repeats the same
-// change. Cognito takes email_verified alone (and refuses any write to email
+// VerifyEmail marks the address verified: the user just proved the inbox is
+// theirs. Cognito takes email_verified alone (and refuses any write to email
 // where that attribute is immutable); cognito-local refuses email_verified
 // without email, so only then is the same address written back with it.
-func (p *Pool) CompleteSignIn(ctx context.Context, username, email string, verified bool) error {
-	attrs := []types.AttributeType{
-		{Name: aws.String(cognito.AttrChallenges), Value: aws.String(challenge.Set{}.String())},
-	}
-	if verified {
-		return p.update(ctx, username, attrs...)
-	}
-	attrs = append(attrs, types.AttributeType{Name: aws.String("email_verified"), Value: aws.String("true")})
+func (p *Pool) VerifyEmail(ctx context.Context, username, email string) error {
+	attrs := []types.AttributeType{{Name: aws.String("email_verified"), Value: aws.String("true")}}
 	err := p.update(ctx, username, attrs...)
 	var invalid *types.InvalidParameterException
 	if errors.As(err, &invalid) && email != "" {

@@ -80,17 +80,17 @@ func (f *strictAPI) AdminUpdateUserAttributes(ctx context.Context, in *cip.Admin
 	return f.fakeAPI.AdminUpdateUserAttributes(ctx, in, o...)
 }
 
-func TestCompleteSignInWhereEmailIsRequired(t *testing.T) {
+func TestVerifyEmailWhereEmailIsRequired(t *testing.T) {
 	t.Parallel()
 	api := &strictAPI{}
-	if err := userpool.New(api, poolID).CompleteSignIn(context.Background(), "sub-1", "user@example.com", false); err != nil {
+	if err := userpool.New(api, poolID).VerifyEmail(context.Background(), "sub-1", "user@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	if len(api.inputs) != 2 {
 		t.Fatalf("calls %v, want a refused write then a retry", api.calls)
 	}
 	got := attrs(api.inputs[1].(*cip.AdminUpdateUserAttributesInput).UserAttributes)
-	if want := map[string]string{"custom:authChallenge": "v1", "email_verified": "true", "email": "user@example.com"}; fmt.Sprint(got) != fmt.Sprint(want) {
+	if want := map[string]string{"email_verified": "true", "email": "user@example.com"}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("retry wrote %v, want %v", got, want)
 	}
 }
@@ -105,12 +105,27 @@ func TestGetUser(t *testing.T) {
 		wantIs  error
 		wantErr bool
 	}{
-		"found with challenges": {
-			out: &cip.AdminGetUserOutput{Username: aws.String("sub-1"), Enabled: true, UserAttributes: []types.AttributeType{
+		"found, confirmed": {
+			out: &cip.AdminGetUserOutput{Username: aws.String("sub-1"), Enabled: true, UserStatus: types.UserStatusTypeConfirmed, UserAttributes: []types.AttributeType{
 				{Name: aws.String("email"), Value: aws.String("user@example.com")},
-				{Name: aws.String("custom:authChallenge"), Value: aws.String("v1")},
 			}},
-			want: handlers.User{Username: "sub-1", Enabled: true, Challenges: "v1"},
+			want: handlers.User{Username: "sub-1", Enabled: true},
+		},
+		"half-created (FORCE_CHANGE_PASSWORD)": {
+			out:  &cip.AdminGetUserOutput{Username: aws.String("sub-1"), Enabled: true, UserStatus: types.UserStatusTypeForceChangePassword},
+			want: handlers.User{Username: "sub-1", Enabled: true, NeedsPassword: true},
+		},
+		"reset by an administrator": {
+			out:  &cip.AdminGetUserOutput{Username: aws.String("sub-1"), Enabled: true, UserStatus: types.UserStatusTypeResetRequired},
+			want: handlers.User{Username: "sub-1", Enabled: true, NeedsPassword: true},
+		},
+		"unconfirmed": {
+			out:  &cip.AdminGetUserOutput{Username: aws.String("sub-1"), Enabled: true, UserStatus: types.UserStatusTypeUnconfirmed},
+			want: handlers.User{Username: "sub-1", Enabled: true, NeedsPassword: true},
+		},
+		"federated: never given a password": {
+			out:  &cip.AdminGetUserOutput{Username: aws.String("sub-1"), Enabled: true, UserStatus: types.UserStatusTypeExternalProvider},
+			want: handlers.User{Username: "sub-1", Enabled: true},
 		},
 		"found, no attribute, disabled": {out: &cip.AdminGetUserOutput{Username: aws.String("sub-2")}, want: handlers.User{Username: "sub-2"}},
 		"not found":                     {err: &types.UserNotFoundException{Message: aws.String("User does not exist.")}, wantIs: handlers.ErrUserNotFound},
@@ -216,13 +231,9 @@ func TestWrites(t *testing.T) {
 		call func(p *userpool.Pool) error
 		want map[string]string
 	}{
-		"SetChallenges": {call: func(p *userpool.Pool) error { return p.SetChallenges(context.Background(), "sub-1", "v1 x") }, want: map[string]string{"custom:authChallenge": "v1 x"}},
-		"CompleteSignIn, unverified": {call: func(p *userpool.Pool) error {
-			return p.CompleteSignIn(context.Background(), "sub-1", "user@example.com", false)
-		}, want: map[string]string{"custom:authChallenge": "v1", "email_verified": "true"}},
-		"CompleteSignIn, already verified": {call: func(p *userpool.Pool) error {
-			return p.CompleteSignIn(context.Background(), "sub-1", "user@example.com", true)
-		}, want: map[string]string{"custom:authChallenge": "v1"}},
+		"VerifyEmail": {call: func(p *userpool.Pool) error {
+			return p.VerifyEmail(context.Background(), "sub-1", "user@example.com")
+		}, want: map[string]string{"email_verified": "true"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
