@@ -19,6 +19,13 @@
 //	INTEGRATION_COGNITO_URL  cognito-local's endpoint, http://127.0.0.1:PORT
 //	INTEGRATION_SES_URL      aws-ses-v2-local's endpoint, http://127.0.0.1:PORT
 //	INTEGRATION_LOG_DIR      where each emulated function's output is kept
+//	INTEGRATION_DEV_BINARY   the binary built as make dev runs it (go build .)
+//	INTEGRATION_CLIENTS_MODULES  node_modules of integration/clients/package-lock.json
+//
+// TestRealClients (clients_test.go) drives the Cognito clients people use —
+// Amplify JS v6, amazon-cognito-identity-js, the AWS SDK for JavaScript v3,
+// plain fetch, boto3 and the AWS CLI — through the whole sign-in flow against
+// the local stack (the binary outside Lambda with its Cognito stand-in).
 //
 // integration/coldstart measures the bootstrap's cold start under the
 // emulator (make coldstart).

@@ -73,6 +73,17 @@ COGNITO_LOCAL=$NPM/node_modules/cognito-local/lib/bin/start.js
 SES_LOCAL=$NPM/node_modules/aws-ses-v2-local/dist/cli.js
 [[ -f $COGNITO_LOCAL && -f $SES_LOCAL ]] || die "npm ci did not install the peers into $NPM"
 
+# --- the real Cognito clients (Amplify v6, amazon-cognito-identity-js, SDK v3) --
+CLIENTS=$TOOLS/clients
+mkdir -p "$CLIENTS"
+if ! cmp -s integration/clients/package-lock.json "$CLIENTS/.installed-lock.json" || [[ ! -d $CLIENTS/node_modules ]]; then
+	say "installing the real clients (npm ci into .tools/clients)"
+	cp integration/clients/package.json integration/clients/package-lock.json "$CLIENTS/"
+	(cd "$CLIENTS" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+	cp integration/clients/package-lock.json "$CLIENTS/.installed-lock.json"
+fi
+[[ -d $CLIENTS/node_modules/aws-amplify ]] || die "npm ci did not install the real clients into $CLIENTS"
+
 # --- work folder, cleanup -----------------------------------------------------
 # Under integration/logs/ (git-ignored), so the logs of a failed run are easy to find.
 mkdir -p integration/logs
@@ -110,6 +121,10 @@ else
 	say "building bootstrap (CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w', as make build-local)"
 	CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o "$BOOTSTRAP" .
 fi
+# The local stack the real clients drive: the binary as make dev runs it.
+DEV_BINARY=$WORK/magiclinks-dev
+say "building the local stack (go build ., as make dev runs it)"
+go build -o "$DEV_BINARY" .
 
 # --- the peers, on free loopback ports ----------------------------------------
 # Each listens on port 0 and the port it got is read from its first log line,
@@ -145,6 +160,8 @@ export INTEGRATION_BOOTSTRAP=$BOOTSTRAP
 export INTEGRATION_COGNITO_URL=http://127.0.0.1:$COGNITO_PORT
 export INTEGRATION_SES_URL=http://127.0.0.1:$SES_PORT
 export INTEGRATION_LOG_DIR=$WORK
+export INTEGRATION_DEV_BINARY=$DEV_BINARY
+export INTEGRATION_CLIENTS_MODULES=$CLIENTS/node_modules
 start=$(date +%s)
 go test -tags integration -count=1 -timeout 10m -v ${INTEGRATION_RUN:+-run "$INTEGRATION_RUN"} ./integration/
 say "passed in $(($(date +%s) - start))s"
