@@ -18,6 +18,7 @@
 //	INTEGRATION_BOOTSTRAP    path of the bootstrap built with -tags lambda.norpc
 //	INTEGRATION_COGNITO_URL  cognito-local's endpoint, http://127.0.0.1:PORT
 //	INTEGRATION_SES_URL      aws-ses-v2-local's endpoint, http://127.0.0.1:PORT
+//	INTEGRATION_DYNAMODB_URL dynalite's endpoint, http://127.0.0.1:PORT
 //	INTEGRATION_LOG_DIR      where each emulated function's output is kept
 //	INTEGRATION_DEV_BINARY   the binary built as make dev runs it (go build .)
 //	INTEGRATION_CLIENTS_MODULES  node_modules of integration/clients/package-lock.json

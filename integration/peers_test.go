@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"magiclinks/integration/internal/rie"
 )
@@ -36,10 +38,44 @@ const (
 
 // peers are the servers scripts/integration.sh started.
 var peers struct {
-	rie, bootstrap, cognitoURL, sesURL, logDir string
+	rie, bootstrap, cognitoURL, sesURL, dynamoURL, logDir string
 }
 
-var cog *cip.Client
+var (
+	cog *cip.Client
+	ddb *dynamodb.Client // dynalite
+)
+
+// createLinksTable makes a links table in dynalite with the key schema of
+// DESIGN.md ("Contract: the link store"), as Terraform and operators make it.
+func createLinksTable(t *testing.T, name string) string {
+	t.Helper()
+	name = fmt.Sprintf("%s-%d", name, time.Now().UnixNano())
+	_, err := ddb.CreateTable(t.Context(), &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{
+			{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+			{AttributeName: aws.String("sk"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+		},
+		KeySchema: []ddbtypes.KeySchemaElement{
+			{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash},
+			{AttributeName: aws.String("sk"), KeyType: ddbtypes.KeyTypeRange},
+		},
+	})
+	if err != nil {
+		t.Fatalf("creating table %s in dynalite: %v", name, err)
+	}
+	for range 100 { // dynalite makes it ACTIVE at once with --createTableMs 0
+		out, err := ddb.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+		if err == nil && out.Table.TableStatus == ddbtypes.TableStatusActive {
+			return name
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("table %s never became ACTIVE", name)
+	return ""
+}
 
 func TestMain(m *testing.M) {
 	missing := []string{}
@@ -54,6 +90,7 @@ func TestMain(m *testing.M) {
 	peers.bootstrap = get("INTEGRATION_BOOTSTRAP")
 	peers.cognitoURL = get("INTEGRATION_COGNITO_URL")
 	peers.sesURL = get("INTEGRATION_SES_URL")
+	peers.dynamoURL = get("INTEGRATION_DYNAMODB_URL")
 	peers.logDir = os.Getenv("INTEGRATION_LOG_DIR")
 	if len(missing) > 0 {
 		fmt.Fprintf(os.Stderr, "integration: %s not set; run make integration (scripts/integration.sh), which starts the peers\n", strings.Join(missing, ", "))
@@ -65,6 +102,11 @@ func TestMain(m *testing.M) {
 	cog = cip.New(cip.Options{
 		Region:       region,
 		BaseEndpoint: aws.String(peers.cognitoURL),
+		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+	})
+	ddb = dynamodb.New(dynamodb.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(peers.dynamoURL),
 		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
 	})
 	os.Exit(m.Run())
@@ -88,6 +130,7 @@ func functionEnv(poolID string, extra map[string]string) map[string]string {
 		"AWS_SHARED_CREDENTIALS_FILE":                "/dev/null",
 		"AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER": peers.cognitoURL,
 		"AWS_ENDPOINT_URL_SESV2":                     peers.sesURL,
+		"AWS_ENDPOINT_URL_DYNAMODB":                  peers.dynamoURL,
 	}
 	for k, v := range extra {
 		env[k] = v
@@ -100,7 +143,8 @@ func functionEnv(poolID string, extra map[string]string) map[string]string {
 func startFunction(t *testing.T, env map[string]string) *rie.Function {
 	t.Helper()
 	logPath := functionLog(t)
-	logFile, err := os.Create(logPath)
+	// Appending: a test may run several functions, all into one file.
+	logFile, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -42,8 +43,9 @@ var (
 const ReceiptTTL = 15 * time.Minute
 
 // attempts bounds the compare-and-set loop. Each conflict means another
-// writer made progress, so a few rounds settle any real contention.
-const attempts = 8
+// writer made progress; with a jittered pause between rounds, a dozen
+// writers on one user's record settle well inside Cognito's 5 s.
+const attempts = 10
 
 // Record is one user's link state.
 type Record struct {
@@ -85,7 +87,7 @@ func (s *Store) update(ctx context.Context, user string, now time.Time, change f
 	if user == "" {
 		return errors.New("links: empty user")
 	}
-	for range attempts {
+	for i := range attempts {
 		rec, v, err := s.b.Load(ctx, user)
 		if err != nil {
 			return err
@@ -98,11 +100,25 @@ func (s *Store) update(ctx context.Context, user string, now time.Time, change f
 		if !errors.Is(err, ErrConflict) {
 			return err
 		}
-		if err := ctx.Err(); err != nil {
+		if err := pause(ctx, i); err != nil {
 			return err
 		}
 	}
 	return ErrBusy
+}
+
+// pause waits a random time that grows with the round (at most 100 ms), so
+// writers that collided do not collide again in lockstep.
+func pause(ctx context.Context, round int) error {
+	d := time.Duration(rand.Int64N(int64(min(2*time.Millisecond<<round, 100*time.Millisecond))))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // expiry is when nothing in rec matters any more.

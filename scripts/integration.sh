@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make integration: run the real bootstrap under the AWS Lambda Runtime Interface
-# Emulator against cognito-local and aws-ses-v2-local (see integration/doc.go).
+# Emulator against cognito-local, aws-ses-v2-local and dynalite (see integration/doc.go).
 #
 # Installs what it needs (the emulator into .tools/bin from the Go module proxy,
 # the pinned npm peers into .tools/npm with npm ci), builds the bootstrap as
@@ -71,7 +71,8 @@ if ! cmp -s integration/package-lock.json "$NPM/package-lock.json" ||
 fi
 COGNITO_LOCAL=$NPM/node_modules/cognito-local/lib/bin/start.js
 SES_LOCAL=$NPM/node_modules/aws-ses-v2-local/dist/cli.js
-[[ -f $COGNITO_LOCAL && -f $SES_LOCAL ]] || die "npm ci did not install the peers into $NPM"
+DYNALITE=$NPM/node_modules/dynalite/cli.js
+[[ -f $COGNITO_LOCAL && -f $SES_LOCAL && -f $DYNALITE ]] || die "npm ci did not install the peers into $NPM"
 
 # --- the real Cognito clients (Amplify v6, amazon-cognito-identity-js, SDK v3) --
 CLIENTS=$TOOLS/clients
@@ -152,13 +153,27 @@ COGNITO_PORT=$(wait_for_port cognito-local "$WORK/cognito-local.log" "${PIDS[-1]
 PIDS+=($!)
 SES_PORT=$(wait_for_port aws-ses-v2-local "$WORK/aws-ses-v2-local.log" "${PIDS[-1]}" 'server running at http://[a-z0-9.]+:[0-9]+')
 
-say "cognito-local on 127.0.0.1:$COGNITO_PORT, aws-ses-v2-local on 127.0.0.1:$SES_PORT, logs in $WORK"
+# dynalite takes no port 0 (it falls back to 4567): ask the kernel for a free
+# one and retry if another process took it in between.
+for _ in 1 2 3; do
+	DYNAMO_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	(cd "$WORK" && exec node "$DYNALITE" --host 127.0.0.1 --port "$DYNAMO_PORT" --createTableMs 0 --deleteTableMs 0) >"$WORK/dynalite.log" 2>&1 &
+	PIDS+=($!)
+	if (wait_for_port dynalite "$WORK/dynalite.log" "${PIDS[-1]}" "listening at: http://127\.0\.0\.1:$DYNAMO_PORT") >/dev/null 2>&1; then
+		break
+	fi
+	DYNAMO_PORT=
+done
+[[ -n $DYNAMO_PORT ]] || die "dynalite did not start (log: $WORK/dynalite.log)"
+
+say "cognito-local on 127.0.0.1:$COGNITO_PORT, aws-ses-v2-local on 127.0.0.1:$SES_PORT, dynalite on 127.0.0.1:$DYNAMO_PORT, logs in $WORK"
 
 # --- the tests ----------------------------------------------------------------
 export INTEGRATION_RIE=$RIE
 export INTEGRATION_BOOTSTRAP=$BOOTSTRAP
 export INTEGRATION_COGNITO_URL=http://127.0.0.1:$COGNITO_PORT
 export INTEGRATION_SES_URL=http://127.0.0.1:$SES_PORT
+export INTEGRATION_DYNAMODB_URL=http://127.0.0.1:$DYNAMO_PORT
 export INTEGRATION_LOG_DIR=$WORK
 export INTEGRATION_DEV_BINARY=$DEV_BINARY
 export INTEGRATION_CLIENTS_MODULES=$CLIENTS/node_modules
