@@ -16,11 +16,12 @@ FUZZTIME ?= 30s
 dev:
 	@PORT=$(PORT) SIGN_UP=$${SIGN_UP:-auto} $(GO) run .
 
-## test: every test: unit, golden events, terraform, local-stack flows, browser (skips loudly without Chromium)
+## test: every test: unit, golden events, terraform (offline plans), local-stack flows, browser (skips loudly without Chromium or Terraform)
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	@# go test shows a skipped test's message only with -v: say it here too.
+	@command -v terraform >/dev/null && find / -maxdepth 7 -path '*/registry.terraform.io/hashicorp/aws' -print -quit 2>/dev/null | grep -q . || printf '\n%s\n!!! TERRAFORM CHECKS SKIPPED: terraform or its local hashicorp/aws mirror is missing.\n!!! fmt, init, validate and the offline plans of terraform/ did not run (see DESIGN.md "Terraform on these machines").\n%s\n\n' "$$(printf '!%.0s' $$(seq 78))" "$$(printf '!%.0s' $$(seq 78))" >&2
 	@[ -x /usr/bin/chromium ] || printf '\n%s\n!!! BROWSER TEST SKIPPED: /usr/bin/chromium is missing.\n!!! Install it with: bash scripts/install-chromium.sh (Debian apt-get), then run make test again.\n%s\n\n' "$$(printf '!%.0s' $$(seq 78))" "$$(printf '!%.0s' $$(seq 78))" >&2
 
 ## bench: end-to-end benchmarks of every event kind through the dispatcher
@@ -51,15 +52,20 @@ coldstart:
 lint-terraform:
 	bash scripts/tflint.sh
 
-## build: the Lambda bootstrap for provided.al2023 (LAMBDA_ARCH=arm64 by default)
+## build: the Lambda bootstrap for provided.al2023 and its zip (LAMBDA_ARCH=arm64 or x86_64)
+# The zip's manifest (build/bootstrap.json) names the binary's architecture,
+# read from its ELF header; Terraform takes the function's architecture from
+# it, so LAMBDA_ARCH is the only setting.
 build:
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_ARCH) $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(BUILD)/bootstrap .
+	@case "$(LAMBDA_ARCH)" in arm64|x86_64) ;; *) echo "LAMBDA_ARCH must be arm64 or x86_64, not $(LAMBDA_ARCH)" >&2; exit 2;; esac
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(if $(filter x86_64,$(LAMBDA_ARCH)),amd64,$(LAMBDA_ARCH)) $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(BUILD)/bootstrap .
+	$(GO) run ./cmd/lambdazip -o $(BUILD)/bootstrap.zip $(BUILD)/bootstrap
 
 ## build-local: the same bootstrap for this machine's architecture
 build-local:
 	CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(BUILD)/bootstrap .
 
-## deploy: build for arm64 and apply the Terraform in terraform/
+## deploy: build for LAMBDA_ARCH and apply the Terraform in terraform/
 deploy: build
 	terraform -chdir=terraform init -input=false
 	terraform -chdir=terraform apply

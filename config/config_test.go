@@ -1,7 +1,9 @@
 package config_test
 
 import (
+	"encoding/json"
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -170,4 +172,41 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// EMAIL_FROM is checked twice: here at every start, and by Terraform's
+// validation of email_from before a deployment (terraform/terraform_test.go
+// runs the same table through it). The two must agree, or an address
+// Terraform accepts stops every invocation at init.
+func TestEmailFromTable(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../testdata/email_from.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table struct {
+		Addresses []struct {
+			Value string `json:"value"`
+			Valid bool   `json:"valid"`
+		} `json:"addresses"`
+	}
+	if err := json.Unmarshal(b, &table); err != nil {
+		t.Fatal(err)
+	}
+	if len(table.Addresses) == 0 {
+		t.Fatal("empty table")
+	}
+	for _, a := range table.Addresses {
+		_, err := load(map[string]string{"EMAIL_FROM": a.Value})
+		var invalid bool
+		if err != nil {
+			if !strings.Contains(err.Error(), "EMAIL_FROM") {
+				t.Fatalf("EMAIL_FROM=%q: unrelated error %v", a.Value, err)
+			}
+			invalid = true
+		}
+		if invalid == a.Valid {
+			t.Errorf("EMAIL_FROM=%q: Load() error %v, want valid=%t", a.Value, err, a.Valid)
+		}
+	}
 }

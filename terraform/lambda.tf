@@ -1,11 +1,12 @@
-# The Makefile builds build/bootstrap (linux, -tags lambda.norpc); Terraform
-# zips it itself, so no zip tool is needed on the deploying machine. A fixed
-# file mode keeps the hash stable across checkouts and keeps bootstrap executable.
-data "archive_file" "bootstrap" {
-  type             = "zip"
-  source_file      = coalesce(var.bootstrap_path, "${path.module}/../build/bootstrap")
-  output_path      = "${path.module}/../build/bootstrap.zip"
-  output_file_mode = "0755"
+# make build writes build/bootstrap.zip (the binary as its one entry,
+# bootstrap, mode 0755, the same bytes for the same binary) and beside it
+# build/bootstrap.json, which names the binary's architecture as read from its
+# ELF header. The function takes its architecture from there, so the binary
+# and the function cannot disagree: LAMBDA_ARCH is the one setting.
+locals {
+  build_dir    = coalesce(var.build_dir, "${path.module}/../build")
+  package      = "${local.build_dir}/bootstrap.zip"
+  architecture = try(jsondecode(file("${local.build_dir}/bootstrap.json")).architecture, "")
 }
 
 resource "aws_cloudwatch_log_group" "function" {
@@ -19,11 +20,11 @@ resource "aws_lambda_function" "this" {
   role          = aws_iam_role.this.arn
 
   runtime       = "provided.al2023"
-  architectures = [var.architecture]
+  architectures = [local.architecture]
   handler       = "bootstrap"
 
-  filename         = data.archive_file.bootstrap.output_path
-  source_code_hash = data.archive_file.bootstrap.output_base64sha256
+  filename         = local.package
+  source_code_hash = filebase64sha256(local.package)
 
   # Cognito waits at most 5 s for a trigger; an answer later than that is lost.
   timeout     = var.timeout
@@ -49,7 +50,26 @@ resource "aws_lambda_function" "this" {
         ALLOWED_ORIGINS     = join(",", local.allowed_origins)
       },
       var.ses_configuration_set == "" ? {} : { SES_CONFIGURATION_SET = var.ses_configuration_set },
+      # The per-IP limit counts in the table, so it exists only with it.
+      local.links_table ? {
+        LINKS_TABLE        = aws_dynamodb_table.links[0].name
+        LOGIN_LIMIT_PER_IP = var.login_limit_per_ip
+      } : {},
     )
+  }
+
+  lifecycle {
+    precondition {
+      condition     = contains(["arm64", "x86_64"], local.architecture)
+      error_message = "${local.build_dir}/bootstrap.json is missing or names no architecture Lambda runs: run make build (LAMBDA_ARCH=arm64 or x86_64) before Terraform."
+    }
+
+    # The role may send only as ses_identity (iam.tf): a sender outside it
+    # would apply cleanly, then fail every send with AccessDenied.
+    precondition {
+      condition     = local.ses_identity_covers_from
+      error_message = "The address of email_from (${local.ses_from_address}) does not belong to ses_identity (${var.ses_identity}): use that address, an address of that domain or its subdomains, or name its own verified identity."
+    }
   }
 
   # The role's permissions must exist before Cognito or API Gateway first

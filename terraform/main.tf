@@ -9,7 +9,7 @@ data "aws_partition" "current" {}
 
 locals {
   account_id = data.aws_caller_identity.current.account_id
-  region     = data.aws_region.current.region
+  region     = data.aws_region.current.name # "region" exists only in 6.x
   partition  = data.aws_partition.current.partition
 
   function_name = var.name
@@ -49,7 +49,17 @@ locals {
   ses_sandbox_recipient_arns = [for addr in var.ses_sandbox_recipients : "arn:${local.partition}:ses:${local.region}:${local.account_id}:identity/${addr}"]
 
   # The bare address of email_from: "Example <no-reply@example.com>" and
-  # "no-reply@example.com" both give no-reply@example.com. Anchored at the end,
-  # so an @ in a display name is never taken for the address.
-  ses_from_address = regex("([^<>@\\s]+@[^<>@\\s]+)>?$", trimspace(var.email_from))[0]
+  # "no-reply@example.com" both give no-reply@example.com (email_from's
+  # validation has already checked the shape: what follows its last "<").
+  ses_from_address = trimspace(replace(regex("[^<]*$", trimsuffix(trimspace(var.email_from), ">")), "/@[ \\t]*/", "@"))
+  ses_from_domain  = lower(regex("[^@]*$", local.ses_from_address))
+
+  # SES lets the function send as an address identity, or as any address of a
+  # domain identity and its subdomains; anything else is AccessDenied at every
+  # send (see the precondition on aws_lambda_function.this).
+  ses_identity_covers_from = contains([lower(local.ses_from_address), local.ses_from_domain], lower(var.ses_identity)) || endswith(local.ses_from_domain, ".${lower(var.ses_identity)}")
+
+  # With link_store = "dynamodb" the function keeps link state in a table of
+  # this stack (links.tf); with "attribute" in the user's custom:authChallenge.
+  links_table = var.link_store == "dynamodb"
 }

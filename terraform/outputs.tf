@@ -25,5 +25,12 @@ output "function_name" {
 
 output "ses_dkim_tokens" {
   description = "DKIM tokens to publish as CNAME records when ses_create_identity created a domain identity; empty otherwise."
-  value       = var.ses_create_identity ? aws_sesv2_email_identity.this[0].dkim_signing_attributes[0].tokens : []
+  # SES may return no DKIM attributes (an address identity, or none yet):
+  # empty then, never an index error at apply or refresh.
+  value = flatten([for id in aws_sesv2_email_identity.this : [for dkim in id.dkim_signing_attributes : dkim.tokens == null ? [] : dkim.tokens]])
+}
+
+output "links_table" {
+  description = "Name of the DynamoDB links table (LINKS_TABLE); null with link_store = \"attribute\"."
+  value       = one(aws_dynamodb_table.links[*].name)
 }

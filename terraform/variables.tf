@@ -7,8 +7,22 @@ variable "email_from" {
   description = "Sender of the magic-link mails (EMAIL_FROM), e.g. \"Example <no-reply@example.com>\". Its address must belong to ses_identity."
 
   validation {
-    condition     = can(regex("^([^<>]*<[^<>@\\s]+@[^<>@\\s]+>|[^<>@\\s]+@[^<>@\\s]+)$", trimspace(var.email_from)))
-    error_message = "email_from must be an address, optionally with a display name: \"Example <no-reply@example.com>\"."
+    # What Go's net/mail.ParseAddress accepts (config.Load checks EMAIL_FROM
+    # with it at every start), less comments and groups: an address, or a
+    # display name (words, or a "quoted string" for one with a comma) and
+    # <address>. Spelled out piece by piece; testdata/email_from.json holds
+    # the cases both checks must agree on (terraform_test.go, config_test.go).
+    condition = can(regex(
+      replace(replace(replace(replace(replace(
+        "^[ \\t]*(?:{spec}|(?:{word}(?:[ \\t]*{word})*[ \\t]*)?<[ \\t]*{spec}>)[ \\t]*$",
+        "{spec}", "(?:{atom}(?:\\.{atom})*|\"{qtext}+\")@[ \\t]*{atom}(?:\\.{atom})*"),
+        "{word}", "(?:{phrase_atom}|\"{qtext}*\")"),
+        "{atom}", "[^\\x00-\\x20\\x7f()<>\\[\\]:;@\\\\,\".]+"),                      # atext, RFC 5322 and 6532
+        "{phrase_atom}", "[^\\x00-\\x20\\x7f()<>\\[\\]:;@\\\\,\"]+"),                # atext and dots (obs-phrase)
+      "{qtext}", "(?:[^\"\\\\\\x00-\\x08\\x0a-\\x1f\\x7f]|\\\\[\\x09\\x20-\\x7e])"), # in a "quoted string"
+      var.email_from
+    ))
+    error_message = "email_from must be one address, optionally with a display name: \"Example <no-reply@example.com>\"; quote a display name with a comma: \"\\\"Doe, John\\\" <john@example.com>\"."
   }
 }
 
@@ -28,7 +42,7 @@ variable "ses_identity" {
 
 variable "name" {
   type        = string
-  description = "Name of the user pool, function, execution role, HTTP API and log groups."
+  description = "Name of the user pool, function, execution role, HTTP API, links table, alarms and log groups. Changing it after the first apply replaces the user pool: every user is lost (with deletion_protection the apply fails half-way instead)."
   default     = "magic-links"
 
   validation {
@@ -143,8 +157,8 @@ variable "allowed_origins" {
 
 variable "link_ttl" {
   type        = string
-  description = "How long a link works (LINK_TTL), as a whole number of s, m or h: 1m to 24h."
-  default     = "15m"
+  description = "How long a link works (LINK_TTL), as a whole number of s, m or h: 1m to 24h. 10m follows OWASP ASVS 5.0 V6.5.5."
+  default     = "10m"
 
   validation {
     condition = can(regex("^[0-9]+[smh]$", var.link_ttl)) && try(
@@ -181,6 +195,33 @@ variable "login_min_duration" {
       false
     )
     error_message = "login_min_duration must be like 800ms, 1s or 0ms, from 0ms to 3s."
+  }
+}
+
+variable "link_store" {
+  type        = string
+  description = "Where link state lives: \"dynamodb\" (a table of this stack, LINKS_TABLE: strict single use, per-IP limit) or \"attribute\" (the user's custom:authChallenge, the seed's mode; no table)."
+  default     = "dynamodb"
+
+  validation {
+    condition     = contains(["dynamodb", "attribute"], var.link_store)
+    error_message = "link_store must be \"dynamodb\" or \"attribute\"."
+  }
+}
+
+variable "login_limit_per_ip" {
+  type        = string
+  description = "POST /login requests one client IP may make per window (LOGIN_LIMIT_PER_IP), as N/duration like 100/15m (window 1s to 24h, one unit of s, m or h), or \"off\". Needs the links table: ignored with link_store = \"attribute\"."
+  default     = "100/15m"
+
+  validation {
+    condition = var.login_limit_per_ip == "off" || can(regex("^[1-9][0-9]{0,6}/[0-9]+[smh]$", var.login_limit_per_ip)) && try(
+      tonumber(regex("^[0-9]+", var.login_limit_per_ip)) <= 1000000 &&
+      tonumber(regex("/([0-9]+)", var.login_limit_per_ip)[0]) * { s = 1, m = 60, h = 3600 }[substr(var.login_limit_per_ip, -1, 1)] >= 1 &&
+      tonumber(regex("/([0-9]+)", var.login_limit_per_ip)[0]) * { s = 1, m = 60, h = 3600 }[substr(var.login_limit_per_ip, -1, 1)] <= 86400,
+      false
+    )
+    error_message = "login_limit_per_ip must be \"off\" or N/duration with N a whole number from 1 to 1000000 and a window from 1s to 24h, like 100/15m, 10/30s or 500/1h."
   }
 }
 
@@ -245,21 +286,10 @@ variable "ses_sandbox_recipients" {
 # Lambda
 # ---------------------------------------------------------------------------
 
-variable "bootstrap_path" {
+variable "build_dir" {
   type        = string
-  description = "The built function binary (named bootstrap) to package. Null: build/bootstrap at the repository root, as the Makefile builds it."
+  description = "Directory holding what make build writes: bootstrap.zip (the function) and bootstrap.json (its architecture, arm64 or x86_64, which the function takes). Null: build/ at the repository root. Choose the architecture with make build LAMBDA_ARCH=x86_64, not here."
   default     = null
-}
-
-variable "architecture" {
-  type        = string
-  description = "Instruction set of the function; must match the build (the Makefile builds arm64)."
-  default     = "arm64"
-
-  validation {
-    condition     = contains(["arm64", "x86_64"], var.architecture)
-    error_message = "architecture must be arm64 or x86_64."
-  }
 }
 
 variable "timeout" {
@@ -318,5 +348,31 @@ variable "throttling_burst_limit" {
   validation {
     condition     = var.throttling_burst_limit >= 1 && floor(var.throttling_burst_limit) == var.throttling_burst_limit
     error_message = "throttling_burst_limit must be a whole number of at least 1."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Alarms (alarms.tf)
+# ---------------------------------------------------------------------------
+
+variable "alarm_topic_arn" {
+  type        = string
+  description = "ARN of an existing SNS topic the alarms notify (in alarm and back to OK). Null: a topic named <name>-alarms is created when alarm_emails is set; otherwise the alarms notify nobody."
+  default     = null
+
+  validation {
+    condition     = var.alarm_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.alarm_topic_arn))
+    error_message = "alarm_topic_arn must be an SNS topic ARN like arn:aws:sns:eu-west-1:123456789012:ops-alarms."
+  }
+}
+
+variable "alarm_emails" {
+  type        = list(string)
+  description = "Addresses subscribed to the alarm topic (each confirms by mail). Empty: no subscriptions."
+  default     = []
+
+  validation {
+    condition     = alltrue([for addr in var.alarm_emails : can(regex("^[^@\\s<>]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$", addr))])
+    error_message = "Each alarm_emails entry must be a bare address like ops@example.com."
   }
 }

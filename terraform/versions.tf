@@ -1,14 +1,13 @@
 terraform {
   required_version = ">= 1.5.0, < 2.0.0"
 
+  # hashicorp/aws only: make build writes the zip, so no archive provider.
+  # 5.100 and every 6.x: the module uses only what both have (CI plans it with
+  # 5.100). No lock file is committed; see README "Pin the provider".
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = "~> 6.0"
-    }
-    archive = {
-      source  = "hashicorp/archive"
-      version = "~> 2.7"
+      version = ">= 5.100, < 7.0"
     }
   }
 }
