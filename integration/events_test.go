@@ -3,27 +3,37 @@
 package integration
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"magiclinks/challenge"
 	"magiclinks/integration/internal/rie"
+	"magiclinks/links"
 )
 
-// fixture mirrors the users the in-process golden tests give their fake pool
-// (main_test.go), now as real users of a cognito-local pool: the recorded
+// fixture mirrors the users and links the in-process golden tests give their
+// fake pool and link store (main_test.go), now as real CONFIRMED users of a
+// cognito-local pool and records in a dynalite links table: the recorded
 // events name them by address or by sub.
 var fixture = []struct {
 	email, sub string
 	enabled    bool
 	attrs      map[string]string
-	recentLink bool // has a link issued a moment ago (for the resend interval)
+	liveLink   bool // has the recorded Verify event's link, issued a minute ago
+	recentLink bool // has a link issued a moment ago (the resend hold is on)
 }{
-	{email: "user@example.com", sub: "7d3f5a2e-9b1c-4e8a-a6d2-3c4b5e6f7a81", enabled: true, attrs: map[string]string{"email_verified": "true"}},
+	{email: "user@example.com", sub: "7d3f5a2e-9b1c-4e8a-a6d2-3c4b5e6f7a81", enabled: true, attrs: map[string]string{"email_verified": "true"}, liveLink: true},
 	{email: "disabled@example.com", sub: "9f1c2d3e-0000-4000-8000-000000000002", enabled: false},
 	{email: "recent@example.com", sub: "9f1c2d3e-0000-4000-8000-000000000003", enabled: true, recentLink: true},
 }
@@ -44,6 +54,14 @@ type golden struct {
 	} `json:"calls"`
 }
 
+// saveInput is a recorded links.Save: whose record, how many links it held
+// and whether they had been spent.
+type saveInput struct {
+	User  string `json:"user"`
+	Links int    `json:"links"`
+	Spent bool   `json:"spent"`
+}
+
 type callInput struct {
 	Username       string `json:"Username"`
 	UserAttributes []struct {
@@ -56,19 +74,23 @@ type callInput struct {
 }
 
 // TestRecordedEvents invokes the bootstrap under the Runtime Interface
-// Emulator with every event of testdata/events/, against cognito-local and
-// aws-ses-v2-local, in one long-lived process. The golden files come from
-// fakes, so only what does not depend on them is compared: the reply (status,
-// body, headers; trigger responses), error replies, and the effects the
-// recorded AWS calls must have had on the real peers (which users and
-// attributes changed, which mails were sent, or that nothing changed).
+// Emulator with every event of testdata/events/, against cognito-local,
+// aws-ses-v2-local and a dynalite links table (LINKS_TABLE, the production
+// default), in one long-lived process. The golden files come from fakes, so
+// only what does not depend on them is compared: the reply (status, body,
+// headers; trigger responses), error replies, and the effects the recorded
+// calls must have had on the real peers (which users and attributes changed,
+// which link records and counters changed and how, which mails were sent, or
+// that nothing changed).
 func TestRecordedEvents(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("..", "testdata", "events", "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no recorded events in testdata/events: %v", err)
 	}
 	pool := createPool(t, "events")
-	f := startFunction(t, functionEnv(pool, nil))
+	table := createLinksTable(t, "events")
+	base := map[string]string{"LINKS_TABLE": table}
+	f := startFunction(t, functionEnv(pool, base))
 	functions := map[string]*rie.Function{}
 	bootstrapPid := 0
 
@@ -80,14 +102,15 @@ func TestRecordedEvents(t *testing.T) {
 			fn := f
 			if env, ok := eventEnv[name]; ok {
 				if functions[name] == nil {
-					functions[name] = startFunction(t, functionEnv(pool, env))
+					functions[name] = startFunction(t, functionEnv(pool, withEnv(base, env)))
 				}
 				fn = functions[name]
 			}
-			resetFixture(t, pool, fn)
+			resetFixture(t, pool, table)
 			g := readGolden(t, name)
 			payload := readEvent(t, name+".json")
 			usersBefore := listUsers(t, pool)
+			itemsBefore := tableItems(t, table)
 
 			r := invoke(t, fn, payload)
 
@@ -100,7 +123,7 @@ func TestRecordedEvents(t *testing.T) {
 				}
 			}
 			checkReply(t, name, payload, g, r)
-			checkEffects(t, g, usersBefore, listUsers(t, pool))
+			checkEffects(t, g, table, usersBefore, listUsers(t, pool), itemsBefore, tableItems(t, table))
 		})
 	}
 	for _, need := range []string{"apigw-v1-post-login", "apigw-v2-post-login", "cognito-create", "cognito-define-first-call", "cognito-define-after-wrong-answer", "cognito-postauthentication", "cognito-presignup", "cognito-verify", "unknown-event"} {
@@ -112,7 +135,7 @@ func TestRecordedEvents(t *testing.T) {
 	// An unknown event gets an error reply for that invocation alone: the
 	// same process answers the next ones.
 	t.Run("keeps-serving-after-unknown-event", func(t *testing.T) {
-		resetFixture(t, pool, f)
+		resetFixture(t, pool, table)
 		for _, bad := range [][]byte{readEvent(t, "unknown-event.json"), []byte(`{"hello":"world"}`), []byte(`"just a string"`), []byte(`[1,2]`), []byte(`not json at all`)} {
 			r := invoke(t, f, bad)
 			if r.Err == nil {
@@ -150,30 +173,82 @@ func readGolden(t *testing.T, name string) golden {
 	return g
 }
 
-// resetFixture makes the pool hold exactly the fixture users and empties the
-// outbox.
-func resetFixture(t *testing.T, pool string, fn *rie.Function) {
+// liveAnswer is the answer of the recorded Verify event whose golden reply
+// accepts it: the fixture's known user holds that link, live.
+func liveAnswer(t *testing.T) string {
+	t.Helper()
+	var ev struct {
+		Request struct {
+			ChallengeAnswer string `json:"challengeAnswer"`
+		} `json:"request"`
+	}
+	if err := json.Unmarshal(readEvent(t, "cognito-verify.json"), &ev); err != nil || ev.Request.ChallengeAnswer == "" {
+		t.Fatalf("testdata/events/cognito-verify.json has no challengeAnswer (%v)", err)
+	}
+	var g struct {
+		Response struct {
+			Response struct {
+				AnswerCorrect bool `json:"answerCorrect"`
+			} `json:"response"`
+		} `json:"response"`
+	}
+	if err := json.Unmarshal(readTestdata(t, "golden", "cognito-verify.json"), &g); err != nil || !g.Response.Response.AnswerCorrect {
+		t.Fatalf("golden cognito-verify does not accept the recorded answer (%v)", err)
+	}
+	return ev.Request.ChallengeAnswer
+}
+
+// resetFixture makes the pool hold exactly the fixture users, the table
+// exactly their links, and empties the outbox.
+//
+// cognito-local gives an admin-created user a random Username, not its sub
+// as Cognito does: POST /login keys the record by that Username, a recorded
+// trigger event by the sub. The fixture's links are put under both.
+func resetFixture(t *testing.T, pool, table string) {
 	t.Helper()
 	for _, u := range listUsers(t, pool) {
 		if _, err := cog.AdminDeleteUser(t.Context(), adminDeleteUser(pool, u.Username)); err != nil {
 			t.Fatalf("cognito-local AdminDeleteUser: %v", err)
 		}
 	}
+	clearTable(t, table)
+	store := links.New(links.NewDynamo(ddb, table))
+	now := time.Now()
 	for _, fx := range fixture {
 		attrs := map[string]string{"sub": fx.sub}
 		for k, v := range fx.attrs {
 			attrs[k] = v
 		}
 		createUser(t, pool, fx.email, attrs)
+		// CONFIRMED, as the fakes' users are: POST /login repairs nothing.
+		if _, err := cog.AdminSetUserPassword(t.Context(), &cip.AdminSetUserPasswordInput{
+			UserPoolId: aws.String(pool), Username: aws.String(fx.email), Password: aws.String("Fixture-Passw0rd!"), Permanent: true,
+		}); err != nil {
+			t.Fatalf("cognito-local AdminSetUserPassword: %v", err)
+		}
 		if !fx.enabled {
 			if _, err := cog.AdminDisableUser(t.Context(), adminDisableUser(pool, fx.email)); err != nil {
 				t.Fatalf("cognito-local AdminDisableUser: %v", err)
 			}
 		}
-		if fx.recentLink {
-			assertAccepted(t, invokeHTTP(t, fn, loginEvent(t, "apigw-v2-post-login.json", fx.email)))
-			if getUser(t, pool, fx.email).Attrs[challengeAttr] == "" {
-				t.Fatalf("fixture: POST /login gave %s no challenge", fx.email)
+		keys := []string{fx.sub}
+		if u := getUser(t, pool, fx.email); u.Username != fx.sub {
+			keys = append(keys, u.Username)
+		}
+		for _, key := range keys {
+			if fx.liveLink {
+				if _, err := store.Issue(t.Context(), key, liveAnswer(t), now.Add(-time.Minute), 10*time.Minute, 0); err != nil {
+					t.Fatalf("fixture: live link: %v", err)
+				}
+			}
+			if fx.recentLink {
+				secret, err := challenge.New(rand.Reader)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := store.Issue(t.Context(), key, secret, now.Add(-10*time.Second), 10*time.Minute, 0); err != nil {
+					t.Fatalf("fixture: recent link: %v", err)
+				}
 			}
 		}
 	}
@@ -217,15 +292,18 @@ func checkReply(t *testing.T, name string, payload []byte, g golden, r rie.Reply
 			t.Errorf("reply changed %q: got %v, sent %v", k, got[k], v)
 		}
 	}
+	// The fixture's links are live by the real clock (resetFixture), so a
+	// Verify is compared like every other trigger.
 	wantResp, gotResp := want["response"], got["response"]
-	if in["triggerSource"] == "VerifyAuthChallengeResponse_Authentication" && wantResp.(map[string]any)["answerCorrect"] == true {
-		// The recorded attribute's entries expired in March 2026 by the real
-		// clock: the fakes' clock stood still. TestMagicLinkFlow covers a live
-		// link; here only the shape is checked.
-		if _, ok := gotResp.(map[string]any)["answerCorrect"].(bool); !ok {
-			t.Errorf("response %v: answerCorrect is not a boolean", gotResp)
+	// Create's private nonce is random; the fakes' came from a counter.
+	wp, _ := wantResp.(map[string]any)["privateChallengeParameters"].(map[string]any)
+	gp, _ := gotResp.(map[string]any)["privateChallengeParameters"].(map[string]any)
+	if wn, ok := wp["nonce"].(string); ok && wn != "" {
+		gn, _ := gp["nonce"].(string)
+		if len(gn) < 22 || gn == wn {
+			t.Errorf("privateChallengeParameters.nonce %q: want a fresh random value like %q", gn, wn)
 		}
-		return
+		gp["nonce"] = wn
 	}
 	if !reflect.DeepEqual(gotResp, wantResp) {
 		t.Errorf("response %v, want %v", gotResp, wantResp)
@@ -256,9 +334,11 @@ func checkHTTPReply(t *testing.T, want, got map[string]any) {
 	}
 }
 
-// checkEffects asserts on cognito-local and aws-ses-v2-local what the AWS
-// calls recorded in the golden file must have done there.
-func checkEffects(t *testing.T, g golden, before, after map[string]user) {
+// checkEffects asserts on cognito-local, the links table and
+// aws-ses-v2-local what the calls recorded in the golden file must have done
+// there: the AWS calls on the peers, the store operations (links.*) on the
+// table.
+func checkEffects(t *testing.T, g golden, table string, before, after map[string]user, itemsBefore, itemsAfter map[string]map[string]string) {
 	t.Helper()
 	bySub := map[string]string{}
 	for email, u := range before {
@@ -267,6 +347,8 @@ func checkEffects(t *testing.T, g golden, before, after map[string]user) {
 	}
 	created := ""
 	wantWrites := map[string]map[string]string{} // email -> attribute -> golden value
+	wantSaves := map[string]saveInput{}          // email -> last recorded links.Save
+	wantIncr := 0
 	var wantMailTo []string
 	for _, c := range g.Calls {
 		var in callInput
@@ -290,10 +372,29 @@ func checkEffects(t *testing.T, g golden, before, after map[string]user) {
 			}
 		case "SendEmail":
 			wantMailTo = append(wantMailTo, in.Destination.ToAddresses...)
+		case "links.Save":
+			var save saveInput
+			if err := json.Unmarshal(c.Input, &save); err != nil {
+				t.Fatalf("golden links.Save input %s: %v", c.Input, err)
+			}
+			email := bySub[save.User]
+			if email == "" {
+				email = created
+			}
+			wantSaves[email] = save
+		case "links.Incr":
+			wantIncr++
+		case "links.Load":
+			// A read: checked below by nothing else changing.
+		default:
+			if strings.HasPrefix(c.Op, "links.") {
+				t.Errorf("golden file records store operation %s, which this test does not know", c.Op)
+			}
 		}
 	}
 
 	// Users: created as recorded, attributes changed as recorded, nothing else.
+	// With LINKS_TABLE no link is written to Cognito.
 	if created != "" {
 		if _, ok := after[created]; !ok {
 			t.Errorf("the recorded AdminCreateUser(%s) left no user in cognito-local", created)
@@ -318,11 +419,6 @@ func checkEffects(t *testing.T, g golden, before, after map[string]user) {
 			switch {
 			case !written && now != old:
 				t.Errorf("user %s: %s changed from %q to %q; the recorded calls do not write it", email, name, old, now)
-			case written && name == challengeAttr && strings.Contains(want, " "):
-				// A new hashed entry: its value is random.
-				if now == old || now == "" {
-					t.Errorf("user %s: %s was not written (still %q)", email, name, now)
-				}
 			case written && now != want:
 				t.Errorf("user %s: %s is %q, want %q as recorded", email, name, now, want)
 			}
@@ -339,8 +435,70 @@ func checkEffects(t *testing.T, g golden, before, after map[string]user) {
 		}
 	}
 
-	// Mails: exactly those recorded, each with a link whose answer the
-	// attribute does not hold in plain text.
+	// Links table: a recorded links.Save changed that user's record as
+	// recorded (number of links, spent or not); a links.Incr moved one
+	// per-IP counter by one; nothing else changed.
+	owner := map[string]string{} // username or sub -> email
+	for _, users := range []map[string]user{before, after} {
+		for email, u := range users {
+			owner[u.Attrs["sub"]] = email
+			owner[u.Username] = email
+		}
+	}
+	changed := map[string][]string{} // email -> record keys (usernames) that changed
+	incremented := 0
+	for _, key := range unionKeys(flatKeys(itemsBefore), flatKeys(itemsAfter)) {
+		b, a := itemsBefore[key], itemsAfter[key]
+		if reflect.DeepEqual(a, b) {
+			continue
+		}
+		pk, sk, _ := strings.Cut(key, "|")
+		switch {
+		case a == nil:
+			t.Errorf("links table item %s was deleted", key)
+		case sk == "count" && strings.HasPrefix(pk, "ip#"):
+			nb, _ := strconv.Atoi(b["n"])
+			if na, _ := strconv.Atoi(a["n"]); na != nb+1 {
+				t.Errorf("per-IP counter %s went from %d to %d, want one more", key, nb, na)
+			}
+			incremented++
+		case sk == "links" && strings.HasPrefix(pk, "user#"):
+			username := strings.TrimPrefix(pk, "user#")
+			email := owner[username]
+			if email == "" {
+				t.Errorf("links table: a record changed for %s, who is no user of the pool", username)
+				continue
+			}
+			changed[email] = append(changed[email], username)
+		default:
+			t.Errorf("links table: unexpected item %s changed", key)
+		}
+	}
+	if incremented != wantIncr {
+		t.Errorf("%d per-IP counters moved, want %d as recorded (links.Incr)", incremented, wantIncr)
+	}
+	for email, usernames := range changed {
+		if _, ok := wantSaves[email]; !ok {
+			t.Errorf("the links record of %s changed (%q); the recorded calls do not save it", email, usernames)
+		}
+	}
+	for email, save := range wantSaves {
+		usernames := changed[email]
+		if len(usernames) != 1 {
+			t.Errorf("recorded links.Save for %s: %d of its records changed (%q), want 1", email, len(usernames), usernames)
+			continue
+		}
+		rec := linkRecord(t, table, usernames[0])
+		if rec.Links.Len() != save.Links || (rec.SpentAt > 0) != save.Spent {
+			t.Errorf("links record of %s: %d links, spent %v; want %d, %v as recorded", email, rec.Links.Len(), rec.SpentAt > 0, save.Links, save.Spent)
+		}
+		if exp, _ := strconv.ParseInt(itemsAfter["user#"+usernames[0]+"|links"]["expiresAt"], 10, 64); exp < time.Now().Unix() {
+			t.Errorf("links record of %s: expiresAt %d is in the past", email, exp)
+		}
+	}
+
+	// Mails: exactly those recorded, each with a link that is live in the
+	// user's record, which does not hold it in plain text (nor does Cognito).
 	got := mails(t)
 	var gotTo []string
 	for _, m := range got {
@@ -353,12 +511,25 @@ func checkEffects(t *testing.T, g golden, before, after map[string]user) {
 	}
 	for _, m := range got {
 		_, email, answer := link(t, m)
-		if u, ok := after[email]; ok {
-			assertNoPlainSecret(t, u.Attrs[challengeAttr], answer)
-		} else {
+		u, ok := after[email]
+		if !ok {
 			t.Errorf("a link was mailed for %s, who has no account", email)
+			continue
+		}
+		assertNoPlainSecret(t, u.Attrs[challengeAttr], answer)
+		assertNoPlainSecretInTable(t, itemsAfter, answer)
+		if rec := linkRecord(t, table, u.Username); !rec.Links.Verify(answer, time.Now()) {
+			t.Errorf("the link mailed to %s is not live in its record (user#%s)", email, u.Username)
 		}
 	}
+}
+
+func flatKeys(items map[string]map[string]string) map[string]string {
+	keys := map[string]string{}
+	for k := range items {
+		keys[k] = k
+	}
+	return keys
 }
 
 func unionKeys(a, b map[string]string) []string {
