@@ -65,7 +65,14 @@ func (l Limit) String() string {
 	if l.Off() {
 		return "off"
 	}
-	return strconv.Itoa(l.N) + "/" + l.Per.String()
+	per := l.Per.String() // "15m0s": shown as written, "15m"
+	if strings.HasSuffix(per, "m0s") {
+		per = strings.TrimSuffix(per, "0s")
+	}
+	if strings.HasSuffix(per, "h0m") {
+		per = strings.TrimSuffix(per, "0m")
+	}
+	return strconv.Itoa(l.N) + "/" + per
 }
 
 // ParseLimit reads "N/duration" (e.g. "100/15m") or "off".

@@ -69,8 +69,10 @@ func TestValues(t *testing.T) {
 		"LOGIN_LIMIT_PER_IP": {vars: map[string]string{"LOGIN_LIMIT_PER_IP": " 30/15m "}, check: func(c config.Config) bool {
 			return c.LoginLimit == config.Limit{N: 30, Per: 15 * time.Minute} && c.LoginLimitSet
 		}},
-		"LOGIN_LIMIT_PER_IP off":  {vars: map[string]string{"LOGIN_LIMIT_PER_IP": "OFF"}, check: func(c config.Config) bool { return c.LoginLimit.Off() && c.LoginLimitSet }},
-		"LOGIN_LIMIT_PER_IP hour": {vars: map[string]string{"LOGIN_LIMIT_PER_IP": "1/1h"}, check: func(c config.Config) bool { return c.LoginLimit.String() == "1/1h0m0s" }},
+		"LOGIN_LIMIT_PER_IP off":           {vars: map[string]string{"LOGIN_LIMIT_PER_IP": "OFF"}, check: func(c config.Config) bool { return c.LoginLimit.Off() && c.LoginLimitSet }},
+		"LOGIN_LIMIT_PER_IP hour":          {vars: map[string]string{"LOGIN_LIMIT_PER_IP": "1/1h"}, check: func(c config.Config) bool { return c.LoginLimit.String() == "1/1h" }},
+		"LOGIN_LIMIT_PER_IP shown":         {vars: map[string]string{"LOGIN_LIMIT_PER_IP": "30/90s"}, check: func(c config.Config) bool { return c.LoginLimit.String() == "30/1m30s" }},
+		"LOGIN_LIMIT_PER_IP default shown": {vars: nil, check: func(c config.Config) bool { return c.LoginLimit.String() == "100/15m" }},
 		"ALLOWED_ORIGINS list": {vars: map[string]string{"ALLOWED_ORIGINS": " https://a.example.com/ , http://localhost:8080,"}, check: func(c config.Config) bool {
 			return reflect.DeepEqual(c.AllowedOrigins, []string{"https://a.example.com", "http://localhost:8080"})
 		}},
