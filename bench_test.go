@@ -4,18 +4,24 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 )
 
 // Benchmarks of each kind of event end to end through the dispatcher with
 // the in-memory fakes: decoding, routing, the handler, the AWS calls' inputs
 // and the log line. They measure our code, not AWS.
 
-func benchEvent(b *testing.B, env map[string]string, payload []byte, wantErr bool) {
+func benchEvent(b *testing.B, env map[string]string, payload []byte, wantErr bool, before func(a *testApp)) {
 	a := newTestApp(b, env)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
+		if before != nil {
+			b.StopTimer()
+			before(a)
+			b.StartTimer()
+		}
 		_, err := a.dispatcher.Invoke(ctx, payload)
 		if (err != nil) != wantErr {
 			b.Fatalf("Invoke error = %v", err)
@@ -38,28 +44,42 @@ func readBenchEvent(b *testing.B, name string) []byte {
 }
 
 func BenchmarkDispatch(b *testing.B) {
-	sendEveryTime := map[string]string{"RESEND_INTERVAL": "0s"}
+	// Every request of a benchmark comes from one IP: the per-IP limit is
+	// off except where it is what is measured.
+	sendEveryTime := map[string]string{"RESEND_INTERVAL": "0s", "LOGIN_LIMIT_PER_IP": "off"}
+	noLimit := map[string]string{"LOGIN_LIMIT_PER_IP": "off"}
+	limited := map[string]string{"LOGIN_LIMIT_PER_IP": "1/1h"}
+	// A fresh live link before each right answer, as POST /login leaves it.
+	relink := func(a *testApp) {
+		if _, err := a.links.Issue(context.Background(), knownSub, liveAnswer, t0.Add(-time.Minute), 10*time.Minute, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
 	cases := []struct {
 		name    string
 		event   string
 		env     map[string]string
 		wantErr bool
+		before  func(a *testApp)
 	}{
 		{name: "login_v2_existing_user", event: "apigw-v2-post-login", env: sendEveryTime},
-		{name: "login_v2_unknown_user", event: "apigw-v2-post-login-unknown"},
+		{name: "login_v2_unknown_user", event: "apigw-v2-post-login-unknown", env: noLimit},
 		{name: "login_v1_existing_user", event: "apigw-v1-post-login", env: sendEveryTime},
+		{name: "login_held", event: "apigw-v2-post-login", env: noLimit},
+		{name: "login_rate_limited", event: "apigw-v2-post-login", env: limited},
 		{name: "login_bad_body", event: "apigw-v2-post-login-bad-json"},
 		{name: "login_oversize_body", event: "apigw-v2-post-login-oversize"},
 		{name: "define", event: "cognito-define-after-wrong-answer"},
 		{name: "create", event: "cognito-create"},
-		{name: "verify", event: "cognito-verify"},
+		{name: "verify_right_answer", event: "cognito-verify", before: relink},
+		{name: "verify_wrong_answer", event: "cognito-verify-wrong"},
 		{name: "post_authentication", event: "cognito-postauthentication"},
 		{name: "pre_sign_up", event: "cognito-presignup"},
 		{name: "unknown_event", event: "unknown-event", wantErr: true},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			benchEvent(b, c.env, readBenchEvent(b, c.event), c.wantErr)
+			benchEvent(b, c.env, readBenchEvent(b, c.event), c.wantErr, c.before)
 		})
 	}
 }

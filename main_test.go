@@ -58,8 +58,10 @@ type testApp struct {
 	*app
 	cognito *fakeCognito
 	ses     *fakeSES
-	logs    *bytes.Buffer
-	clock   *testClock // stands at t0 until a test moves it
+	// links is the in-process store (nil in attribute mode), unrecorded.
+	links *links.Store
+	logs  *bytes.Buffer
+	clock *testClock // stands at t0 until a test moves it
 }
 
 // testClock is the app's clock; flow tests move it to expire links.
@@ -114,9 +116,11 @@ func newTestApp(t testing.TB, env map[string]string) *testApp {
 	if merged[attributeMode] != "" {
 		cog.users[knownEmail].attrs[links.Attribute] = live.String()
 		cog.users["recent@example.com"].attrs[links.Attribute] = recent.String()
-	} else {
+	}
+	var store *links.Store
+	if merged[attributeMode] == "" {
 		mem := links.NewMemory(clock.Now)
-		store := links.New(mem)
+		store = links.New(mem)
 		for user, l := range map[string]struct {
 			secret string
 			at     time.Time
@@ -131,7 +135,7 @@ func newTestApp(t testing.TB, env map[string]string) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testApp{app: a, cognito: cog, ses: ses, logs: logs, clock: clock}
+	return &testApp{app: a, cognito: cog, ses: ses, links: store, logs: logs, clock: clock}
 }
 
 type golden struct {
