@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"magiclinks/links"
 )
 
 // Benchmarks of each kind of event end to end through the dispatcher with
@@ -51,7 +53,7 @@ func BenchmarkDispatch(b *testing.B) {
 	limited := map[string]string{"LOGIN_LIMIT_PER_IP": "1/1h"}
 	// A fresh live link before each right answer, as POST /login leaves it.
 	relink := func(a *testApp) {
-		if _, err := a.links.Issue(context.Background(), knownSub, liveAnswer, t0.Add(-time.Minute), 10*time.Minute, 0); err != nil {
+		if _, err := a.links.Issue(context.Background(), knownSub, links.NewLink{Secret: liveAnswer}, t0.Add(-time.Minute), 10*time.Minute, 0); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -81,6 +81,22 @@ func (a *testApp) login(t testing.TB, email string) httpResponse {
 	return r
 }
 
+// blankRequest checks that a 202 carries a request handle and a number and
+// blanks both: they are random for every request, and only they may differ.
+func blankRequest(t testing.TB, r httpResponse) httpResponse {
+	t.Helper()
+	var body map[string]string
+	if err := json.Unmarshal([]byte(r.Body), &body); err != nil || r.StatusCode != 202 {
+		t.Fatalf("not a 202 with a JSON body: %+v", r)
+	}
+	if len(body["request"]) < 22 || len(body["number"]) != 2 {
+		t.Errorf("202 body %s: want a request handle and a two-digit number", r.Body)
+	}
+	body["request"], body["number"] = "", ""
+	r.Body = string(mustJSON(t, body))
+	return r
+}
+
 var linkRE = regexp.MustCompile(`https://app\.example\.com/sign-in#[^\s"<]+`)
 
 // answers are the challenges of every mail sent so far, split from the link
@@ -324,7 +340,7 @@ func TestFlowResendInterval(t *testing.T) {
 	if got, want := a.ops(before), []string{"links.Incr", "AdminGetUser", "links.Load"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("throttled login made calls %v, want %v", got, want)
 	}
-	if !reflect.DeepEqual(first, second) {
+	if !reflect.DeepEqual(blankRequest(t, first), blankRequest(t, second)) {
 		t.Errorf("throttled answer differs:\n%+v\n%+v", second, first)
 	}
 	a.clock.Advance(time.Second)
@@ -451,7 +467,11 @@ func TestFlowSameAnswer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if first == nil {
+		var r httpResponse
+		if err := json.Unmarshal(out, &r); err != nil {
+			t.Fatal(err)
+		}
+		if out = mustJSON(t, blankRequest(t, r)); first == nil {
 			first = out
 		} else if string(out) != string(first) {
 			t.Errorf("%s: answer differs:\n%s\n%s", email, out, first)
@@ -490,7 +510,7 @@ func TestFlowUpstreamFailures(t *testing.T) {
 		a.ses.fail = errFakeOutage
 		a.logs.Reset()
 		r := a.login(t, "recent@example.com")
-		if !reflect.DeepEqual(r, ok) {
+		if !reflect.DeepEqual(blankRequest(t, r), blankRequest(t, ok)) {
 			t.Fatalf("response %+v, want the same as for an unknown address %+v", r, ok)
 		}
 		if !strings.Contains(a.logs.String(), `"level":"ERROR"`) || !strings.Contains(a.logs.String(), `"outcome":"send_failed"`) {
@@ -581,10 +601,14 @@ func TestLambdaConfigLimitNeedsTable(t *testing.T) {
 	if _, err := lambdaConfig(env(map[string]string{"LOGIN_LIMIT_PER_IP": "30/15m"})); !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "LOGIN_LIMIT_PER_IP") {
 		t.Errorf("limit without a table: %v, want a configuration error naming LOGIN_LIMIT_PER_IP", err)
 	}
+	// Every instance must read the others' codes and request handles.
+	if _, err := lambdaConfig(env(map[string]string{"LINKS_TABLE": "links"})); !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "LINK_SECRET") {
+		t.Errorf("table without a secret: %v, want a configuration error naming LINK_SECRET", err)
+	}
 	for name, m := range map[string]map[string]string{
 		"default, no table": {},
 		"off, no table":     {"LOGIN_LIMIT_PER_IP": "off"},
-		"limit and table":   {"LOGIN_LIMIT_PER_IP": "30/15m", "LINKS_TABLE": "links"},
+		"limit and table":   {"LOGIN_LIMIT_PER_IP": "30/15m", "LINKS_TABLE": "links", "LINK_SECRET": strings.Repeat("s", 32)},
 	} {
 		if _, err := lambdaConfig(env(m)); err != nil {
 			t.Errorf("%s: %v", name, err)

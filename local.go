@@ -142,7 +142,7 @@ func runLocal(ctx context.Context, args []string, getenv func(string) string, st
     Cognito:    %[1]s/local/cognito   (user pool %[2]s, app client %[3]s)
     Links:      %[5]s
 
-  Sign-up is %[4]s; at most %[6]s POST /login per client IP. Press Ctrl-C to stop.
+  Sign-up is %[4]s; POST /login per client IP: %[6]s. Press Ctrl-C to stop.
 
 `, base, cfg.UserPoolID, cfg.UserPoolClientID, cfg.SignUp, storeDesc, cfg.LoginLimit)
 

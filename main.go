@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"magiclinks/challenge"
 	"magiclinks/cognito"
 	"magiclinks/config"
 	"magiclinks/dispatch"
@@ -83,6 +84,10 @@ func lambdaConfig(getenv func(string) string) (config.Config, error) {
 	if cfg.LinksTable == "" && cfg.LoginLimitSet && !cfg.LoginLimit.Off() {
 		return cfg, fmt.Errorf("%w: LOGIN_LIMIT_PER_IP: needs LINKS_TABLE (the Cognito attribute keeps no counters); set LINKS_TABLE or LOGIN_LIMIT_PER_IP=off", config.ErrInvalid)
 	}
+	// Every instance must read the codes and handles the others made.
+	if cfg.LinksTable != "" && cfg.LinkSecret == "" {
+		return cfg, fmt.Errorf("%w: LINK_SECRET: required with LINKS_TABLE (at least %d random characters, the same for every instance)", config.ErrInvalid, config.MinLinkSecret)
+	}
 	return cfg, nil
 }
 
@@ -134,32 +139,43 @@ func newApp(cfg config.Config, c clients, logger *slog.Logger) (*app, error) {
 		}
 		tokens = v
 	}
-	backend, limiter := linkStore(cfg, c)
-	store := links.New(backend)
-	var lim handlers.Limiter
-	if limiter {
-		lim = store
+	secret := []byte(cfg.LinkSecret)
+	if len(secret) == 0 {
+		// The attribute mode (no codes, no approvals) or the local stack:
+		// a secret of this process alone will do.
+		secret = make([]byte, 32)
+		if _, err := io.ReadFull(random, secret); err != nil {
+			return nil, fmt.Errorf("making a link secret: %w", err)
+		}
 	}
-	router := handlers.New(handlers.Deps{
-		Config:  cfg,
-		Users:   pool,
-		Links:   store,
-		Limiter: lim,
-		Mailer:  m,
-		Now:     now,
-		Rand:    random,
-		Wait:    c.wait,
-		Region:  c.region,
-		Tokens:  tokens,
-	})
+	deps := handlers.Deps{
+		Config:     cfg,
+		Users:      pool,
+		RequestKey: challenge.DeriveKey(secret, "request"),
+		Mailer:     m,
+		Now:        now,
+		Rand:       random,
+		Wait:       c.wait,
+		Region:     c.region,
+		Tokens:     tokens,
+	}
+	backend, full := linkStore(cfg, c)
+	store := links.New(backend, nil)
+	if full {
+		// Codes, approvals and counters need a store that compares and sets.
+		store = links.New(backend, challenge.DeriveKey(secret, "code"))
+		deps.Approvals, deps.Limiter, deps.Codes = store, store, true
+	}
+	deps.Links = store
+	router := handlers.New(deps)
 	triggers := &cognito.Triggers{Users: pool, Links: store, Now: now, Rand: random, MaxAttempts: cfg.MaxAttempts}
 	return &app{dispatcher: dispatch.New(triggers, router, logger), router: router}, nil
 }
 
 // linkStore picks the link store: the in-process one when given (make dev,
 // tests), DynamoDB with LINKS_TABLE, else the seed's Cognito attribute. Only
-// the first two can count requests per IP.
-func linkStore(cfg config.Config, c clients) (b links.Backend, counts bool) {
+// the first two compare and set, which codes, approvals and counters need.
+func linkStore(cfg config.Config, c clients) (b links.Backend, full bool) {
 	switch {
 	case c.memory != nil:
 		return c.memory, true

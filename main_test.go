@@ -120,12 +120,12 @@ func newTestApp(t testing.TB, env map[string]string) *testApp {
 	var store *links.Store
 	if merged[attributeMode] == "" {
 		mem := links.NewMemory(clock.Now)
-		store = links.New(mem)
+		store = links.New(mem, nil)
 		for user, l := range map[string]struct {
 			secret string
 			at     time.Time
 		}{knownSub: {liveAnswer, t0.Add(-time.Minute)}, "9f1c2d3e-0000-4000-8000-000000000003": {strings.Repeat("r", challenge.Length), t0.Add(-10 * time.Second)}} {
-			if _, err := store.Issue(context.Background(), user, l.secret, l.at, 10*time.Minute, 0); err != nil {
+			if _, err := store.Issue(context.Background(), user, links.NewLink{Secret: l.secret}, l.at, 10*time.Minute, 0); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -58,10 +58,13 @@ func New(r io.Reader) (string, error) {
 	return enc.EncodeToString(b), nil
 }
 
-// entry is one outstanding link: the hash of its challenge and its lifetime,
-// in whole Unix seconds as stored.
+// entry is one outstanding link: the hash of its challenge, the MAC of the
+// code mailed with it (if any), and its lifetime, in whole Unix seconds as
+// stored.
 type entry struct {
 	hash    [32]byte
+	code    [32]byte
+	hasCode bool
 	issued  int64
 	expires int64
 }
@@ -89,14 +92,21 @@ func Parse(value string) (Set, error) {
 	}
 	var s Set
 	for _, f := range fields[1:] {
-		h, rest, ok1 := strings.Cut(f, ".")
-		iss, exp, ok2 := strings.Cut(rest, ".")
-		if !ok1 || !ok2 || len(h) != hashLen {
+		// hash.issued.expires, or hash.issued.expires.code
+		parts := strings.Split(f, ".")
+		if (len(parts) != 3 && len(parts) != 4) || len(parts[0]) != hashLen {
 			return Set{}, fmt.Errorf("%w: bad entry", ErrMalformed)
 		}
+		h, iss, exp := parts[0], parts[1], parts[2]
 		var e entry
 		if n, err := enc.Decode(e.hash[:], []byte(h)); err != nil || n != len(e.hash) {
 			return Set{}, fmt.Errorf("%w: bad hash", ErrMalformed)
+		}
+		if len(parts) == 4 {
+			if n, err := enc.Decode(e.code[:], []byte(parts[3])); err != nil || n != len(e.code) || len(parts[3]) != hashLen {
+				return Set{}, fmt.Errorf("%w: bad code", ErrMalformed)
+			}
+			e.hasCode = true
 		}
 		var err1, err2 error
 		e.issued, err1 = strconv.ParseInt(iss, 10, 64)
@@ -124,6 +134,10 @@ func (s Set) String() string {
 		b.WriteString(strconv.FormatInt(e.issued, 10))
 		b.WriteByte('.')
 		b.WriteString(strconv.FormatInt(e.expires, 10))
+		if e.hasCode {
+			b.WriteByte('.')
+			b.WriteString(enc.EncodeToString(e.code[:]))
+		}
 	}
 	return b.String()
 }
@@ -147,12 +161,33 @@ func (s Set) Live(now time.Time) Set {
 // expired entries dropped and, past MaxEntries, the oldest ones too. The
 // receiver is not changed.
 func (s Set) Add(challenge string, now time.Time, ttl time.Duration) Set {
+	return s.add(entry{hash: hash(challenge), issued: now.Unix(), expires: now.Add(ttl).Unix()}, now)
+}
+
+// AddWithCode is Add for a link mailed with a code; codeMAC is CodeMAC of
+// that code, so the set never holds the code itself.
+func (s Set) AddWithCode(challenge, codeMAC string, now time.Time, ttl time.Duration) (Set, error) {
+	e := entry{hash: hash(challenge), issued: now.Unix(), expires: now.Add(ttl).Unix(), hasCode: true}
+	if n, err := enc.Decode(e.code[:], []byte(codeMAC)); err != nil || n != len(e.code) || len(codeMAC) != hashLen {
+		return Set{}, fmt.Errorf("%w: bad code MAC", ErrMalformed)
+	}
+	return s.add(e, now), nil
+}
+
+// AddHash adds an entry by the hash of its answer (Hash), valid from now
+// until expires: the answer of a cross-device approval, which only the
+// waiting browser can derive.
+func (s Set) AddHash(answerHash string, now, expires time.Time) (Set, error) {
+	e := entry{issued: now.Unix(), expires: expires.Unix()}
+	if n, err := enc.Decode(e.hash[:], []byte(answerHash)); err != nil || n != len(e.hash) || len(answerHash) != hashLen {
+		return Set{}, fmt.Errorf("%w: bad answer hash", ErrMalformed)
+	}
+	return s.add(e, now), nil
+}
+
+func (s Set) add(e entry, now time.Time) Set {
 	out := s.Live(now)
-	out.entries = append(out.entries, entry{
-		hash:    hash(challenge),
-		issued:  now.Unix(),
-		expires: now.Add(ttl).Unix(),
-	})
+	out.entries = append(out.entries, e)
 	slices.SortStableFunc(out.entries, func(a, b entry) int { return int(a.issued - b.issued) })
 	if n := len(out.entries); n > MaxEntries {
 		out.entries = out.entries[n-MaxEntries:]
@@ -170,6 +205,49 @@ func (s Set) LastIssued(now time.Time) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return time.Unix(last, 0), true
+}
+
+// Hash is the stored form of an answer, base64url.
+func Hash(answer string) string {
+	h := hash(answer)
+	return enc.EncodeToString(h[:])
+}
+
+// VerifyCode reports whether codeMAC (CodeMAC of the answer) is the code of
+// an entry live at now, comparing every entry in constant time.
+func (s Set) VerifyCode(codeMAC string, now time.Time) bool {
+	var m [32]byte
+	if n, err := enc.Decode(m[:], []byte(codeMAC)); err != nil || n != len(m) || len(codeMAC) != hashLen {
+		return false
+	}
+	match := 0
+	for _, e := range s.entries {
+		if e.hasCode && e.live(now) {
+			match |= subtle.ConstantTimeCompare(m[:], e.code[:])
+		}
+	}
+	return match == 1
+}
+
+// HasCodes reports whether any entry still has a code.
+func (s Set) HasCodes() bool {
+	return slices.ContainsFunc(s.entries, func(e entry) bool { return e.hasCode })
+}
+
+// VoidCodes returns the set with every code removed and the links kept.
+func (s Set) VoidCodes() Set {
+	out := Set{entries: slices.Clone(s.entries)}
+	for i := range out.entries {
+		out.entries[i].code, out.entries[i].hasCode = [32]byte{}, false
+	}
+	return out
+}
+
+// live is the defence-in-depth rule every check uses: issued no later than
+// now, not yet expired, and living no longer than MaxTTL.
+func (e entry) live(now time.Time) bool {
+	t := now.Unix()
+	return e.issued <= t && t < e.expires && e.expires-e.issued <= int64(MaxTTL/time.Second)
 }
 
 // Remove returns the set without the entry of challenge (a link that was
@@ -196,12 +274,10 @@ func (s Set) Verify(answer string, now time.Time) bool {
 		return false
 	}
 	h := hash(answer)
-	t := now.Unix()
-	maxTTL := int64(MaxTTL / time.Second)
 	match := 0
 	for _, e := range s.entries {
 		live := 0
-		if e.issued <= t && t < e.expires && e.expires-e.issued <= maxTTL {
+		if e.live(now) {
 			live = 1
 		}
 		match |= subtle.ConstantTimeCompare(h[:], e.hash[:]) & live

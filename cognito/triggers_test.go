@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
@@ -44,13 +45,20 @@ func (f *fakeUsers) Calls() []string {
 
 func newTriggers(users cognito.Users) *cognito.Triggers {
 	now := func() time.Time { return t0 }
-	return &cognito.Triggers{Users: users, Links: links.New(links.NewMemory(now)), Now: now, Rand: rand.Reader, MaxAttempts: 3}
+	return &cognito.Triggers{Users: users, Links: links.New(links.NewMemory(now), codeKey), Now: now, Rand: rand.Reader, MaxAttempts: 3}
 }
+
+var codeKey = []byte("0123456789abcdef0123456789abcdef")
 
 // issue stores a link for sub as POST /login would.
 func issue(t *testing.T, tr *cognito.Triggers, user, secret string, at time.Time, ttl time.Duration) {
 	t.Helper()
-	if _, err := tr.Links.(*links.Store).Issue(context.Background(), user, secret, at, ttl, 0); err != nil {
+	issueWithCode(t, tr, user, secret, "", at, ttl)
+}
+
+func issueWithCode(t *testing.T, tr *cognito.Triggers, user, secret, code string, at time.Time, ttl time.Duration) {
+	t.Helper()
+	if _, err := tr.Links.(*links.Store).Issue(context.Background(), user, links.NewLink{Secret: secret, Code: code}, at, ttl, 0); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -307,6 +315,40 @@ func TestVerifySpendsOnce(t *testing.T) {
 	}
 	if verify("n-3", strings.Repeat("b", challenge.Length)) != false {
 		t.Error("the user's other outstanding link survived the sign-in")
+	}
+}
+
+// TestVerifyCode: the code in the mail is an answer like the link, typed
+// in any case, with or without its dash; five wrong codes in all, across
+// Cognito sessions, void it.
+func TestVerifyCode(t *testing.T) {
+	t.Parallel()
+	verify := func(tr *cognito.Triggers, nonce string, answer any) any {
+		b, _ := json.Marshal(answer)
+		return handle(t, tr, event(cognito.SourceVerify, `{"privateChallengeParameters":{"challenge":"MAGIC_LINK","nonce":"`+nonce+`"},"challengeAnswer":`+string(b)+`}`))["answerCorrect"]
+	}
+	for _, typed := range []string{"ABC123", "abc-123", "ABC-123", " abc123 "} {
+		tr := newTriggers(&fakeUsers{})
+		issueWithCode(t, tr, sub, strings.Repeat("a", challenge.Length), "ABC123", t0.Add(-time.Minute), 10*time.Minute)
+		if verify(tr, "n1", typed) != true {
+			t.Errorf("code typed %q refused", typed)
+		}
+		if verify(tr, "n2", typed) != false {
+			t.Errorf("code typed %q accepted twice", typed)
+		}
+	}
+	tr := newTriggers(&fakeUsers{})
+	issueWithCode(t, tr, sub, strings.Repeat("a", challenge.Length), "ABC123", t0.Add(-time.Minute), 10*time.Minute)
+	for i, wrong := range []any{"ABC124", "ZZZ-ZZZ", "000000", "ABC12X", "abc-120"} {
+		if verify(tr, fmt.Sprint("session-", i), wrong) != false {
+			t.Fatalf("wrong code %v accepted", wrong)
+		}
+	}
+	if verify(tr, "n9", "ABC123") != false {
+		t.Error("the code still works after five wrong codes")
+	}
+	if verify(tr, "n10", strings.Repeat("a", challenge.Length)) != true {
+		t.Error("the link stopped working with its code")
 	}
 }
 

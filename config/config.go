@@ -50,6 +50,9 @@ type Config struct {
 	// rather than defaulted (the attribute mode refuses a given limit).
 	LoginLimit    Limit
 	LoginLimitSet bool
+	// LinkSecret keys the codes' MACs and seals the cross-device request
+	// handles; every instance must share it. Never logged.
+	LinkSecret string
 }
 
 // Limit is a number of requests per fixed window; the zero Limit is off.
@@ -108,7 +111,9 @@ const (
 	// hundred people in a quarter of an hour, while one client can mail at
 	// most 400 addresses an hour.
 	DefaultLoginLimit = "100/15m"
-	MaxLoginLimitN    = 1_000_000
+	// MinLinkSecret: 32 characters of a random secret are far beyond search.
+	MinLinkSecret  = 32
+	MaxLoginLimitN = 1_000_000
 )
 
 // ErrInvalid wraps every configuration problem.
@@ -167,6 +172,10 @@ func Load(getenv func(string) string) (Config, error) {
 		bad("LOGIN_LIMIT_PER_IP", "%v", err)
 	} else {
 		c.LoginLimit = l
+	}
+	c.LinkSecret = getenv("LINK_SECRET") // not trimmed: a secret is what it is
+	if c.LinkSecret != "" && len(c.LinkSecret) < MinLinkSecret {
+		bad("LINK_SECRET", "must be at least %d characters (it has %d)", MinLinkSecret, len(c.LinkSecret))
 	}
 	if c.LinksTable != "" && !validTableName(c.LinksTable) {
 		bad("LINKS_TABLE", "not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ - .)")

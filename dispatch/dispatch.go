@@ -122,7 +122,8 @@ func (d *Dispatcher) invoke(ctx context.Context, kind Kind, payload []byte) (out
 		if err := json.Unmarshal(payload, &req); err != nil {
 			return nil, 0, fmt.Errorf("%w: bad HTTP API event: %v", ErrUnknownEvent, err)
 		}
-		logging.Add(ctx, slog.String("route", logging.Redact(req.RequestContext.HTTP.Method+" "+req.RawPath)))
+		// The router logs the route's template: a path can carry a secret
+		// (GET /login/{request}), so it is never logged here.
 		resp, err := d.v2.ProxyWithContext(ctx, req)
 		if err != nil {
 			// The adapter fails only on an event it cannot turn into a
@@ -135,7 +136,6 @@ func (d *Dispatcher) invoke(ctx context.Context, kind Kind, payload []byte) (out
 		if err := json.Unmarshal(payload, &req); err != nil {
 			return nil, 0, fmt.Errorf("%w: bad REST API event: %v", ErrUnknownEvent, err)
 		}
-		logging.Add(ctx, slog.String("route", logging.Redact(req.HTTPMethod+" "+req.Path)))
 		resp, err := d.v1.ProxyWithContext(ctx, req)
 		if err != nil {
 			return nil, 0, fmt.Errorf("%w: REST API request: %w", ErrUnknownEvent, err)

@@ -39,7 +39,9 @@ func (p *poolStub) VerifyEmail(context.Context, string, string) error { return n
 
 type mailStub struct{}
 
-func (mailStub) SendMagicLink(context.Context, string, string, time.Duration) error { return nil }
+func (mailStub) SendMagicLink(context.Context, string, string, string, time.Duration) error {
+	return nil
+}
 
 type zeros struct{}
 
@@ -58,9 +60,10 @@ func realDispatcher(f *testing.F) *dispatch.Dispatcher {
 	}
 	pool := &poolStub{}
 	now := func() time.Time { return t0 }
-	store := links.New(links.NewMemory(now))
-	router := handlers.New(handlers.Deps{Config: cfg, Users: pool, Links: store, Limiter: store, Mailer: mailStub{}, Now: now, Rand: zeros{},
-		Wait: func(context.Context, time.Duration) {}})
+	key := make([]byte, 32)
+	store := links.New(links.NewMemory(now), key)
+	router := handlers.New(handlers.Deps{Config: cfg, Users: pool, Links: store, Approvals: store, Codes: true, RequestKey: key,
+		Limiter: store, Mailer: mailStub{}, Now: now, Rand: zeros{}, Wait: func(context.Context, time.Duration) {}})
 	tr := &cognito.Triggers{Users: pool, Links: store, Now: now, Rand: zeros{}, MaxAttempts: 3}
 	return dispatch.New(tr, router, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 }

@@ -5,20 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net"
 	"net/http"
 	"net/mail"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
 	"magiclinks/challenge"
 	"magiclinks/config"
+	"magiclinks/links"
 	"magiclinks/logging"
 )
 
@@ -34,11 +33,18 @@ const (
 	maxEmailLen  = 254 // RFC 5321 path limit
 )
 
-// accepted is the one answer to every well-formed request, whatever the
-// account's state, so the endpoint does not tell who has an account.
-var accepted = map[string]string{
-	"status":  "accepted",
-	"message": "If that address can sign in, a link is on its way. Check your inbox.",
+// acceptedMessage is in the one answer to every well-formed request,
+// whatever the account's state, so the endpoint does not tell who has an
+// account; only the random request handle and number differ.
+const acceptedMessage = "If that address can sign in, a link is on its way. Check your inbox."
+
+type acceptedBody struct {
+	Status  string `json:"status"`
+	Message string `json:"message"`
+	// Request is the handle the waiting browser polls GET /login/{request}
+	// with; Number is what it shows, for the other device to confirm.
+	Request string `json:"request"`
+	Number  string `json:"number"`
 }
 
 type loginHandler struct {
@@ -78,7 +84,8 @@ func (h *loginHandler) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	logging.Add(ctx, slog.String("user", logging.MaskEmail(email)))
-	o, err := h.login(ctx, email)
+	body := acceptedBody{Status: "accepted", Message: acceptedMessage}
+	o, err := h.login(ctx, email, &body)
 	if errors.Is(err, errLookup) {
 		return &Error{Status: http.StatusBadGateway, Code: "upstream_failed", Message: "the link could not be sent; try again", Cause: err}
 	}
@@ -92,7 +99,7 @@ func (h *loginHandler) serve(w http.ResponseWriter, r *http.Request) error {
 	if rest := h.deps.Config.LoginMinDuration - time.Since(start); rest > 0 {
 		h.wait(ctx, rest)
 	}
-	writeJSON(w, http.StatusAccepted, accepted)
+	writeJSON(w, http.StatusAccepted, body)
 	return nil
 }
 
@@ -114,10 +121,7 @@ func (h *loginHandler) limit(w http.ResponseWriter, r *http.Request) error {
 	if ok {
 		return nil
 	}
-	logging.Add(r.Context(), slog.String("outcome", string(limited)))
-	secs := int64((retry + time.Second - 1) / time.Second)
-	w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-	return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "too many sign-in requests from this network; try again later"}
+	return rateLimited(w, r, retry)
 }
 
 func clientIP(r *http.Request) string {
@@ -143,8 +147,23 @@ func (h *loginHandler) wait(ctx context.Context, d time.Duration) {
 // login does the work behind one well-formed request: at most one Cognito
 // read, a Cognito write only for an account that needs repair or creation,
 // one atomic store write (two if the mail fails) and one mail.
-func (h *loginHandler) login(ctx context.Context, email string) (outcome, error) {
+//
+// Every well-formed request gets a fresh sealed request handle and number in
+// body, for an account or not, so they tell nothing either.
+func (h *loginHandler) login(ctx context.Context, email string, body *acceptedBody) (outcome, error) {
 	d := h.deps
+	now := d.Now()
+	number, err := challenge.NewNumber(d.Rand)
+	if err != nil {
+		return storeFailed, err
+	}
+	body.Number = number
+	// Sealed for nobody until the account is known; resealed below. Both
+	// look alike.
+	if body.Request, err = challenge.SealRequest(d.RequestKey, d.Rand, "", now.Add(d.Config.LinkTTL)); err != nil {
+		return storeFailed, err
+	}
+
 	user, err := d.Users.GetUser(ctx, email)
 	switch {
 	case errors.Is(err, ErrUserNotFound) && d.Config.SignUp == config.SignUpAuto:
@@ -173,23 +192,39 @@ func (h *loginHandler) login(ctx context.Context, email string) (outcome, error)
 		logging.Add(ctx, slog.Bool("repaired", true))
 	}
 
-	now := d.Now()
-	secret, err := challenge.New(d.Rand)
-	if err != nil {
+	l := links.NewLink{}
+	if l.Secret, err = challenge.New(d.Rand); err != nil {
 		return storeFailed, err
 	}
-	held, err := d.Links.Issue(ctx, user.Username, secret, now, d.Config.LinkTTL, d.Config.ResendInterval)
+	if d.Codes {
+		if l.Code, err = challenge.NewCode(d.Rand); err != nil {
+			return storeFailed, err
+		}
+	}
+	if d.Approvals != nil {
+		expires := now.Add(d.Config.LinkTTL)
+		if body.Request, err = challenge.SealRequest(d.RequestKey, d.Rand, user.Username, expires); err != nil {
+			return storeFailed, err
+		}
+		l.Request = links.Request{
+			ID:         challenge.RequestID(body.Request),
+			AnswerHash: challenge.Hash(challenge.ApprovalAnswer(body.Request)),
+			Number:     number,
+			Expires:    expires.Unix(),
+		}
+	}
+	held, err := d.Links.Issue(ctx, user.Username, l, now, d.Config.LinkTTL, d.Config.ResendInterval)
 	if err != nil {
 		return storeFailed, err
 	}
 	if held {
 		return throttled, nil
 	}
-	if err := d.Mailer.SendMagicLink(ctx, email, Link(d.Config.SignInURL, email, secret), d.Config.LinkTTL); err != nil {
+	if err := d.Mailer.SendMagicLink(ctx, email, Link(d.Config.SignInURL, email, l.Secret), l.Code, d.Config.LinkTTL); err != nil {
 		// Take the unsent link back so it cannot be used and its hold does
 		// not stop the user's retry; if that fails too, the link just
 		// expires unseen.
-		if rbErr := d.Links.Revoke(ctx, user.Username, secret, now); rbErr != nil {
+		if rbErr := d.Links.Revoke(ctx, user.Username, l.Secret, l.Request.ID, now); rbErr != nil {
 			err = errors.Join(err, rbErr)
 		}
 		return sendFailed, fmt.Errorf("sending mail: %w", err)
@@ -207,21 +242,19 @@ func Link(signInURL, email, secret string) string {
 // readEmail decodes and validates the body; any problem is a 400 or 413 and
 // nothing downstream is called.
 func readEmail(w http.ResponseWriter, r *http.Request) (string, error) {
-	// Only JSON: a browser sends it cross-origin only after a CORS preflight,
-	// so ALLOWED_ORIGINS really decides which sites can make it send mail
-	// (a text/plain form post would need no preflight).
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return "", &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "the body must be JSON sent as Content-Type: application/json"}
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return "", &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: fmt.Sprintf("the body must be at most %d bytes", maxBodyBytes)}
-	}
+	body, err := readJSONBody(w, r)
 	if err != nil {
-		return "", &Error{Status: http.StatusBadRequest, Code: "unreadable_body", Message: "the body could not be read", Cause: err}
+		return "", err
 	}
 	return ParseLogin(body)
+}
+
+// isJSON: only JSON is read. A browser sends it cross-origin only after a
+// CORS preflight, so ALLOWED_ORIGINS really decides which sites can make the
+// function send mail or approve (a text/plain form post needs no preflight).
+func isJSON(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/json"
 }
 
 // ParseLogin reads {"email": "..."} and returns the normalised address.

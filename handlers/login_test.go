@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +26,11 @@ import (
 )
 
 var t0 = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+
+var nonces atomic.Int64
+
+// testKey keys the codes and seals the request handles in these tests.
+var testKey = []byte("0123456789abcdef0123456789abcdef")
 
 const signInURL = "https://app.example.com/sign-in"
 
@@ -114,18 +120,40 @@ type fakeLinks struct {
 	store *links.Store
 }
 
-func (f *fakeLinks) Issue(ctx context.Context, user, secret string, now time.Time, ttl, hold time.Duration) (bool, error) {
+func (f *fakeLinks) Issue(ctx context.Context, user string, l links.NewLink, now time.Time, ttl, hold time.Duration) (bool, error) {
 	if err := f.users.record("Issue "+user, "Issue"); err != nil {
 		return false, err
 	}
-	return f.store.Issue(ctx, user, secret, now, ttl, hold)
+	return f.store.Issue(ctx, user, l, now, ttl, hold)
 }
 
-func (f *fakeLinks) Revoke(ctx context.Context, user, secret string, now time.Time) error {
+func (f *fakeLinks) Revoke(ctx context.Context, user, secret, requestID string, now time.Time) error {
 	if err := f.users.record("Revoke "+user, "Revoke"); err != nil {
 		return err
 	}
-	return f.store.Revoke(ctx, user, secret, now)
+	return f.store.Revoke(ctx, user, secret, requestID, now)
+}
+
+func (f *fakeLinks) Approve(ctx context.Context, user, secret, number string, now time.Time) (links.ApproveResult, error) {
+	if err := f.users.record("Approve "+user, "Approve"); err != nil {
+		return links.LinkGone, err
+	}
+	return f.store.Approve(ctx, user, secret, number, now)
+}
+
+func (f *fakeLinks) Poll(ctx context.Context, user, requestID string, now time.Time) (links.PollResult, error) {
+	if err := f.users.record("Poll "+user, "Poll"); err != nil {
+		return links.StillPending, err
+	}
+	return f.store.Poll(ctx, user, requestID, now)
+}
+
+func (f *fakeLinks) Count(ctx context.Context, key string, n int, per time.Duration, now time.Time) (time.Duration, bool, error) {
+	kind, _, _ := strings.Cut(key, "#")
+	if err := f.users.record("Count "+kind, "Count"); err != nil {
+		return 0, false, err
+	}
+	return f.store.Count(ctx, key, n, per, now)
 }
 
 func (f *fakeLinks) Allow(ctx context.Context, ip string, n int, per time.Duration, now time.Time) (time.Duration, bool, error) {
@@ -135,10 +163,11 @@ func (f *fakeLinks) Allow(ctx context.Context, ip string, n int, per time.Durati
 	return f.store.Allow(ctx, ip, n, per, now)
 }
 
-// redeem uses a link as Verify would, at the env's clock.
+// redeem uses a link as Verify would, at the env's clock, each time in a
+// new Cognito challenge.
 func (e *env) redeem(t *testing.T, user, secret string) bool {
 	t.Helper()
-	ok, err := e.links.store.Redeem(context.Background(), user, secret, "nonce", e.clock.Now())
+	ok, err := e.links.store.Redeem(context.Background(), user, secret, fmt.Sprint("nonce-", nonces.Add(1)), e.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,8 +175,8 @@ func (e *env) redeem(t *testing.T, user, secret string) bool {
 }
 
 type mail struct {
-	To, Link string
-	TTL      time.Duration
+	To, Link, Code string
+	TTL            time.Duration
 }
 
 type fakeMailer struct {
@@ -157,14 +186,14 @@ type fakeMailer struct {
 	fail   error
 }
 
-func (f *fakeMailer) SendMagicLink(_ context.Context, to, link string, ttl time.Duration) error {
+func (f *fakeMailer) SendMagicLink(_ context.Context, to, link, code string, ttl time.Duration) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail != nil {
-		f.failed = append(f.failed, mail{to, link, ttl})
+		f.failed = append(f.failed, mail{to, link, code, ttl})
 		return f.fail
 	}
-	f.sent = append(f.sent, mail{to, link, ttl})
+	f.sent = append(f.sent, mail{to, link, code, ttl})
 	return nil
 }
 
@@ -227,8 +256,9 @@ func newEnv(t *testing.T, vars map[string]string) *env {
 		t.Fatal(err)
 	}
 	e := &env{users: newFakeUsers(), mailer: &fakeMailer{}, clock: &clock{t: t0}, cfg: cfg, waits: &waitRecorder{}}
-	e.links = &fakeLinks{users: e.users, store: links.New(links.NewMemory(e.clock.Now))}
-	e.router = handlers.New(handlers.Deps{Config: cfg, Users: e.users, Links: e.links, Limiter: e.links, Mailer: e.mailer, Now: e.clock.Now, Rand: rand.Reader, Wait: e.waits.wait})
+	e.links = &fakeLinks{users: e.users, store: links.New(links.NewMemory(e.clock.Now), testKey)}
+	e.router = handlers.New(handlers.Deps{Config: cfg, Users: e.users, Links: e.links, Approvals: e.links, Codes: true, RequestKey: testKey,
+		Limiter: e.links, Mailer: e.mailer, Now: e.clock.Now, Rand: rand.Reader, Wait: e.waits.wait})
 	return e
 }
 
@@ -296,6 +326,26 @@ func snapshot(w *httptest.ResponseRecorder) response {
 	return response{w.Code, w.Header().Clone(), w.Body.String()}
 }
 
+// accepted202 checks that a 202 carries a well-formed request handle and
+// number, and returns the response with both blanked: the rest must be the
+// same bytes for everyone.
+func accepted202(t *testing.T, w *httptest.ResponseRecorder) (response, string, string) {
+	t.Helper()
+	var body map[string]string
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatalf("202 body %s: %v", w.Body, err)
+	}
+	req, num := body["request"], body["number"]
+	if len(req) < 22 || len(num) != 2 || num[0] < '0' || num[0] > '9' || num[1] < '0' || num[1] > '9' {
+		t.Errorf("202 body %s: want a request handle of >= 128 bits and a two-digit number", w.Body)
+	}
+	body["request"], body["number"] = "", ""
+	b, _ := json.Marshal(body)
+	r := snapshot(w)
+	r.Body = string(b)
+	return r, req, num
+}
+
 // The endpoint answers the same bytes whoever asks, whatever happens after
 // the lookup, so it tells nobody which addresses have accounts.
 func TestLoginSameAnswerForEveryone(t *testing.T) {
@@ -315,7 +365,7 @@ func TestLoginSameAnswerForEveryone(t *testing.T) {
 		"throttled user": {
 			email: "user@example.com",
 			prepare: func(e *env) {
-				if _, err := e.links.store.Issue(context.Background(), "sub-user", strings.Repeat("r", challenge.Length), t0.Add(-59*time.Second), 10*time.Minute, 0); err != nil {
+				if _, err := e.links.store.Issue(context.Background(), "sub-user", links.NewLink{Secret: strings.Repeat("r", challenge.Length)}, t0.Add(-59*time.Second), 10*time.Minute, 0); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -352,13 +402,23 @@ func TestLoginSameAnswerForEveryone(t *testing.T) {
 	}
 	var want *response
 	wantFrom := ""
+	handles := map[string]bool{}
 	for _, name := range slices.Sorted(maps.Keys(tests)) {
 		tc := tests[name]
 		e := newEnv(t, nil)
 		if tc.prepare != nil {
 			tc.prepare(e)
 		}
-		got := snapshot(e.login(t, tc.email))
+		got, handle, _ := accepted202(t, e.login(t, tc.email))
+		if handles[handle] {
+			t.Errorf("%s: request handle repeated", name)
+		}
+		for h := range handles {
+			if len(h) != len(handle) {
+				t.Errorf("%s: a handle of %d characters, another of %d: the length tells accounts apart", name, len(handle), len(h))
+			}
+		}
+		handles[handle] = true
 		if got.Status != http.StatusAccepted {
 			t.Errorf("%s: status %d, want 202; body %s", name, got.Status, got.Body)
 		}
@@ -634,7 +694,7 @@ func TestLoginFailureLeavesNoLinkNoHold(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, nil) // RESEND_INTERVAL 1m
 			if strings.Contains(name, "older") {
-				if _, err := e.links.store.Issue(context.Background(), "sub-user", older, t0.Add(-2*time.Minute), 10*time.Minute, 0); err != nil {
+				if _, err := e.links.store.Issue(context.Background(), "sub-user", links.NewLink{Secret: older}, t0.Add(-2*time.Minute), 10*time.Minute, 0); err != nil {
 					t.Fatal(err)
 				}
 			}

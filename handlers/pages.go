@@ -45,6 +45,10 @@ type pageConfig struct {
 	UserPoolID      string `json:"userPoolId"`
 	ClientID        string `json:"clientId"`
 	CognitoEndpoint string `json:"cognitoEndpoint"`
+	// CrossDevice: GET /login/{request} and POST /approve work; Codes: the
+	// mail carries a code to type. Both need the DynamoDB link store.
+	CrossDevice bool `json:"crossDevice"`
+	Codes       bool `json:"codes"`
 }
 
 type asset struct {
@@ -101,6 +105,8 @@ func newPages(d Deps, fsys fs.FS) (*pages, error) {
 		UserPoolID:      d.Config.UserPoolID,
 		ClientID:        d.Config.UserPoolClientID,
 		CognitoEndpoint: CognitoEndpoint(d.Config.CognitoEndpoint, d.Region),
+		CrossDevice:     d.Approvals != nil,
+		Codes:           d.Codes,
 	}
 	switch {
 	case cfg.ClientID == "":
@@ -110,7 +116,7 @@ func newPages(d Deps, fsys fs.FS) (*pages, error) {
 		p.configErr = &Error{Status: http.StatusServiceUnavailable, Code: "not_configured",
 			Message: "sign-in is not configured: neither the AWS region nor COGNITO_ENDPOINT is set"}
 	default:
-		p.config, _ = json.Marshal(cfg) // strings only: cannot fail
+		p.config, _ = json.Marshal(cfg) // strings and booleans: cannot fail
 	}
 
 	connect := "'self'"

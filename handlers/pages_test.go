@@ -1,14 +1,17 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"magiclinks/config"
+	"magiclinks/links"
 )
 
 // pagesDeps is a configured deployment as main wires it, minus the parts the
@@ -215,33 +218,44 @@ func TestConfigJSON(t *testing.T) {
 	tests := map[string]struct {
 		change     func(*Deps)
 		wantStatus int
-		want       map[string]string
+		want       map[string]any
 	}{
 		"regional endpoint by default": {
 			change:     func(*Deps) {},
 			wantStatus: http.StatusOK,
-			want: map[string]string{
+			want: map[string]any{
 				"region": "eu-west-1", "userPoolId": "eu-west-1_AbCdEf123",
 				"clientId": "3n4b5urk1ft4fl3mg5e4example", "cognitoEndpoint": "https://cognito-idp.eu-west-1.amazonaws.com/",
+				"crossDevice": false, "codes": false,
 			},
 		},
 		"configured endpoint (the local stack)": {
 			change:     func(d *Deps) { d.Config.CognitoEndpoint = "http://127.0.0.1:8080/local/cognito" },
 			wantStatus: http.StatusOK,
-			want: map[string]string{
+			want: map[string]any{
 				"region": "eu-west-1", "userPoolId": "eu-west-1_AbCdEf123",
 				"clientId": "3n4b5urk1ft4fl3mg5e4example", "cognitoEndpoint": "http://127.0.0.1:8080/local/cognito",
+				"crossDevice": false, "codes": false,
+			},
+		},
+		"with the link store: codes and cross-device approval": {
+			change:     func(d *Deps) { d.Approvals, d.Codes = noApprovals{}, true },
+			wantStatus: http.StatusOK,
+			want: map[string]any{
+				"region": "eu-west-1", "userPoolId": "eu-west-1_AbCdEf123",
+				"clientId": "3n4b5urk1ft4fl3mg5e4example", "cognitoEndpoint": "https://cognito-idp.eu-west-1.amazonaws.com/",
+				"crossDevice": true, "codes": true,
 			},
 		},
 		"no client ID": {
 			change:     func(d *Deps) { d.Config.UserPoolClientID = "" },
 			wantStatus: http.StatusServiceUnavailable,
-			want:       map[string]string{"error": "not_configured", "message": "sign-in is not configured: USER_POOL_CLIENT_ID is not set"},
+			want:       map[string]any{"error": "not_configured", "message": "sign-in is not configured: USER_POOL_CLIENT_ID is not set"},
 		},
 		"no region and no endpoint": {
 			change:     func(d *Deps) { d.Region = "" },
 			wantStatus: http.StatusServiceUnavailable,
-			want:       map[string]string{"error": "not_configured", "message": "sign-in is not configured: neither the AWS region nor COGNITO_ENDPOINT is set"},
+			want:       map[string]any{"error": "not_configured", "message": "sign-in is not configured: neither the AWS region nor COGNITO_ENDPOINT is set"},
 		},
 	}
 	for name, tc := range tests {
@@ -263,7 +277,7 @@ func TestConfigJSON(t *testing.T) {
 			if got := rec.Header().Get("Cache-Control"); got != wantCache {
 				t.Errorf("Cache-Control = %q, want %q", got, wantCache)
 			}
-			var got map[string]string
+			var got map[string]any
 			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
 				t.Fatalf("body %q: %v", rec.Body, err)
 			}
@@ -272,7 +286,7 @@ func TestConfigJSON(t *testing.T) {
 			}
 			for k, v := range tc.want {
 				if got[k] != v {
-					t.Errorf("%s = %q, want %q", k, got[k], v)
+					t.Errorf("%s = %v, want %v", k, got[k], v)
 				}
 			}
 		})
@@ -306,4 +320,15 @@ func TestCognitoEndpoint(t *testing.T) {
 			t.Errorf("%s: CognitoEndpoint(%q, %q) = %q, want %q", name, tc.configured, tc.region, got, tc.want)
 		}
 	}
+}
+
+// noApprovals stands in for a store that keeps requests.
+type noApprovals struct{}
+
+func (noApprovals) Approve(context.Context, string, string, string, time.Time) (links.ApproveResult, error) {
+	return links.LinkGone, nil
+}
+
+func (noApprovals) Poll(context.Context, string, string, time.Time) (links.PollResult, error) {
+	return links.StillPending, nil
 }

@@ -5,6 +5,7 @@ package handlers
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 	"github.com/go-chi/cors"
 
 	"magiclinks/config"
+	"magiclinks/links"
+	"magiclinks/logging"
 )
 
 // Users is what the handlers need of the user pool.
@@ -38,21 +41,32 @@ type User struct {
 
 // Links is the link store as POST /login uses it (package links).
 type Links interface {
-	// Issue stores a link unless the user's newest link is younger than
-	// hold, in one atomic step; held reports the latter.
-	Issue(ctx context.Context, user, secret string, now time.Time, ttl, hold time.Duration) (held bool, err error)
-	// Revoke takes back a link whose mail was not sent, with its hold.
-	Revoke(ctx context.Context, user, secret string, now time.Time) error
+	// Issue stores a link (with its code and request) unless the user's
+	// newest link is younger than hold, in one atomic step; held reports
+	// the latter.
+	Issue(ctx context.Context, user string, l links.NewLink, now time.Time, ttl, hold time.Duration) (held bool, err error)
+	// Revoke takes back a link whose mail was not sent, with its request
+	// and hold.
+	Revoke(ctx context.Context, user, secret, requestID string, now time.Time) error
 }
 
-// Limiter counts POST /login per client IP (package links).
+// Approvals is the link store as the cross-device routes use it; nil where
+// the store cannot keep requests (the Cognito attribute mode).
+type Approvals interface {
+	Approve(ctx context.Context, user, secret, number string, now time.Time) (links.ApproveResult, error)
+	Poll(ctx context.Context, user, requestID string, now time.Time) (links.PollResult, error)
+}
+
+// Limiter counts requests per client IP (package links): Allow for POST
+// /login, Count for the other limited routes.
 type Limiter interface {
 	Allow(ctx context.Context, ip string, n int, per time.Duration, now time.Time) (retryAfter time.Duration, ok bool, err error)
+	Count(ctx context.Context, key string, n int, per time.Duration, now time.Time) (retryAfter time.Duration, ok bool, err error)
 }
 
-// Mailer sends the link.
+// Mailer sends the link and its code ("" for none).
 type Mailer interface {
-	SendMagicLink(ctx context.Context, to, link string, ttl time.Duration) error
+	SendMagicLink(ctx context.Context, to, link, code string, ttl time.Duration) error
 }
 
 // Deps is everything the router needs; main wires the concrete values.
@@ -60,6 +74,13 @@ type Deps struct {
 	Config config.Config
 	Users  Users
 	Links  Links
+	// Approvals serves GET /login/{request} and POST /approve; nil turns
+	// cross-device approval off.
+	Approvals Approvals
+	// Codes: every mail carries a code (the store keeps their MACs).
+	Codes bool
+	// RequestKey seals the request handles POST /login hands out (32 bytes).
+	RequestKey []byte
 	// Limiter applies Config.LoginLimit; nil when there is no store that
 	// can count (the Cognito attribute mode).
 	Limiter Limiter
@@ -81,21 +102,41 @@ type Deps struct {
 	Tokens TokenVerifier
 }
 
+// logRoute puts the matched route's template on the log line ("GET
+// /login/{request}"), never the path: a path can carry a request handle.
+func logRoute(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		pattern := "(no route)"
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+			pattern = rc.RoutePattern()
+		}
+		logging.Add(r.Context(), slog.String("route", r.Method+" "+pattern))
+	})
+}
+
 // New returns the router.
 func New(d Deps) http.Handler {
 	r := chi.NewRouter()
+	r.Use(logRoute)
 	login := &loginHandler{deps: d}
-	// CORS only where a browser on another origin calls us; the middleware
-	// answers preflight requests itself.
+	cross := &crossDevice{deps: d}
+	// CORS only where a browser on another origin calls us (a team's own
+	// front end); the middleware answers preflight requests itself.
 	r.Group(func(r chi.Router) {
 		r.Use(cors.Handler(cors.Options{
 			AllowedOrigins: d.Config.AllowedOrigins,
-			AllowedMethods: []string{http.MethodPost},
+			AllowedMethods: []string{http.MethodGet, http.MethodPost},
 			AllowedHeaders: []string{"Content-Type"},
 			MaxAge:         600,
 		}))
 		r.Method(http.MethodPost, "/login", handle(login.serve))
-		r.Options("/login", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+		r.Method(http.MethodGet, "/login/{request}", handle(cross.poll))
+		r.Method(http.MethodPost, "/approve", handle(cross.approve))
+		preflight := func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }
+		r.Options("/login", preflight)
+		r.Options("/login/{request}", preflight)
+		r.Options("/approve", preflight)
 	})
 	mountPages(r, d)
 	r.NotFound(handle(func(w http.ResponseWriter, r *http.Request) error {

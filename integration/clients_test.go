@@ -127,9 +127,16 @@ func startLocalStack(t *testing.T) *localStack {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var cfg map[string]string
-	if err := json.NewDecoder(resp.Body).Decode(&cfg); err != nil {
+	// The strings it names; crossDevice and codes are booleans for the page.
+	var raw map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil {
 		t.Fatalf("/config.json: %v", err)
+	}
+	cfg := map[string]string{}
+	for k, v := range raw {
+		if str, ok := v.(string); ok {
+			cfg[k] = str
+		}
 	}
 	s.config.Region, s.config.UserPoolID, s.config.ClientID, s.config.CognitoEndpoint = cfg["region"], cfg["userPoolId"], cfg["clientId"], cfg["cognitoEndpoint"]
 	if !strings.HasPrefix(s.config.CognitoEndpoint, rec.URL) {

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"magiclinks/challenge"
 	"magiclinks/integration/internal/rie"
 )
 
@@ -40,6 +41,12 @@ const (
 var peers struct {
 	rie, bootstrap, cognitoURL, sesURL, dynamoURL, logDir string
 }
+
+// linkSecret is the functions' LINK_SECRET; codeKey the key it gives the
+// codes, for fixtures written straight into the table.
+const linkSecret = "integration-link-secret-0123456789abcdef"
+
+var codeKey = challenge.DeriveKey([]byte(linkSecret), "code")
 
 var (
 	cog *cip.Client
@@ -131,6 +138,9 @@ func functionEnv(poolID string, extra map[string]string) map[string]string {
 		"AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER": peers.cognitoURL,
 		"AWS_ENDPOINT_URL_SESV2":                     peers.sesURL,
 		"AWS_ENDPOINT_URL_DYNAMODB":                  peers.dynamoURL,
+		// Shared by every instance, as Terraform sets it; unused without
+		// LINKS_TABLE.
+		"LINK_SECRET": linkSecret,
 	}
 	for k, v := range extra {
 		env[k] = v

@@ -62,12 +62,12 @@ func TestCognitoAttributeForeignValues(t *testing.T) {
 		"seed":    "3f1c2a9e-6b0d-4e57-9d8a-2c4b6e8f0a13,1712345678", // the seed's own format
 		"corrupt": "v1 not-a-hash.1.2",
 	}}
-	s := links.New(links.NewCognitoAttribute(pool, "pool"))
+	s := links.New(links.NewCognitoAttribute(pool, "pool"), nil)
 	now := linkstest.T0
 
 	// The seed's value is nothing this product can verify; it must not lock
 	// its user out.
-	if held, err := s.Issue(ctx, "seed", linkstest.Secret(1), now, time.Minute, time.Minute); err != nil || held {
+	if held, err := s.Issue(ctx, "seed", links.NewLink{Secret: linkstest.Secret(1)}, now, time.Minute, time.Minute); err != nil || held {
 		t.Fatalf("seed value: held %v, err %v", held, err)
 	}
 	if !strings.HasPrefix(pool.values["seed"], "v1 ") {
@@ -79,7 +79,7 @@ func TestCognitoAttributeForeignValues(t *testing.T) {
 	if ok || !errors.Is(err, links.ErrCorrupt) {
 		t.Fatalf("corrupt value: ok %v, err %v; want ErrCorrupt", ok, err)
 	}
-	if _, err := s.Issue(ctx, "corrupt", linkstest.Secret(1), now, time.Minute, 0); !errors.Is(err, links.ErrCorrupt) {
+	if _, err := s.Issue(ctx, "corrupt", links.NewLink{Secret: linkstest.Secret(1)}, now, time.Minute, 0); !errors.Is(err, links.ErrCorrupt) {
 		t.Fatalf("Issue over a corrupt value: %v, want ErrCorrupt", err)
 	}
 	if pool.values["corrupt"] != "v1 not-a-hash.1.2" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -29,7 +30,8 @@ var (
 
 // Item layout in the table (key schema pk/sk, TTL on expiresAt):
 //
-//	pk "user#<username>"  sk "links"   links (S), ver (N), receipt (S), spentAt (N), expiresAt (N)
+//	pk "user#<username>"  sk "links"   links (S), ver (N), receipt (S), spentAt (N),
+//	                                   codeFails (N), request (S), expiresAt (N)
 //	pk "<counter key>"    sk "count"   n (N), expiresAt (N)
 //
 // DynamoDB deletes expired items only eventually (dynalite never does): the
@@ -44,6 +46,8 @@ const (
 	attrVer     = "ver"
 	attrReceipt = "receipt"
 	attrSpentAt = "spentAt"
+	attrFails   = "codeFails"
+	attrRequest = "request"
 	attrN       = "n"
 	attrExpires = "expiresAt"
 )
@@ -118,7 +122,42 @@ func decodeRecord(item map[string]types.AttributeValue) (Record, Version, error)
 			return bad("has an invalid spentAt")
 		}
 	}
+	if v, present := item[attrFails]; present {
+		n, ok := numAttr(v)
+		if !ok || n < 0 || n > 1000 {
+			return bad("has an invalid codeFails")
+		}
+		rec.CodeFails = int(n)
+	}
+	if v, present := item[attrRequest]; present {
+		r, ok := v.(*types.AttributeValueMemberS)
+		if !ok {
+			return bad("has a request that is not a string")
+		}
+		if rec.Request, ok = decodeRequest(r.Value); !ok {
+			return bad("has an unreadable request")
+		}
+	}
 	return rec, Version(ver), nil
+}
+
+// A request is stored as "id answerHash number expires state": hashes,
+// two digits, a time and a word, never a handle or an answer.
+func encodeRequest(r Request) string {
+	return strings.Join([]string{r.ID, r.AnswerHash, r.Number, strconv.FormatInt(r.Expires, 10), string(r.State)}, " ")
+}
+
+func decodeRequest(s string) (Request, bool) {
+	f := strings.Split(s, " ")
+	if len(f) != 5 || len(f[0]) != 43 || len(f[1]) != 43 || len(f[2]) != 2 {
+		return Request{}, false
+	}
+	exp, err := strconv.ParseInt(f[3], 10, 64)
+	state := RequestState(f[4])
+	if err != nil || exp < 0 || (state != Pending && state != Approved && state != Consumed && state != Void) {
+		return Request{}, false
+	}
+	return Request{ID: f[0], AnswerHash: f[1], Number: f[2], Expires: exp, State: state}, true
 }
 
 func numAttr(v types.AttributeValue) (int64, bool) {
@@ -143,6 +182,12 @@ func (d *Dynamo) Save(ctx context.Context, user string, rec Record, prev Version
 	}
 	if rec.SpentAt > 0 {
 		item[attrSpentAt] = num(rec.SpentAt)
+	}
+	if rec.CodeFails > 0 {
+		item[attrFails] = num(int64(rec.CodeFails))
+	}
+	if rec.Request.ID != "" {
+		item[attrRequest] = &types.AttributeValueMemberS{Value: encodeRequest(rec.Request)}
 	}
 	in := &dynamodb.PutItemInput{TableName: &d.table, Item: item}
 	if prev == 0 {

@@ -11,5 +11,5 @@ import (
 func TestMemory(t *testing.T) {
 	linkstest.Run(t, func(t *testing.T, now func() time.Time) links.Backend {
 		return links.NewMemory(now)
-	}, linkstest.Caps{Atomic: true, Receipts: true, Counters: true})
+	}, linkstest.Caps{Atomic: true, Receipts: true, Counters: true, CrossDevice: true})
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+
+	"magiclinks/challenge"
 )
 
 //go:embed templates
@@ -60,12 +62,13 @@ type Message struct {
 }
 
 type data struct {
-	App, To, Link, Expiry string
+	App, To, Link, Code, Expiry string
 }
 
-// Render renders the mail for a link valid for ttl.
-func (m *Mailer) Render(to, link string, ttl time.Duration) (Message, error) {
-	d := data{App: m.app, To: to, Link: link, Expiry: Words(ttl)}
+// Render renders the mail for a link and its code ("" for none), valid for
+// ttl.
+func (m *Mailer) Render(to, link, code string, ttl time.Duration) (Message, error) {
+	d := data{App: m.app, To: to, Link: link, Code: challenge.FormatCode(code), Expiry: Words(ttl)}
 	var text, html bytes.Buffer
 	if err := textTmpl.Execute(&text, d); err != nil {
 		return Message{}, fmt.Errorf("mailer: text body: %w", err)
@@ -76,9 +79,9 @@ func (m *Mailer) Render(to, link string, ttl time.Duration) (Message, error) {
 	return Message{Subject: "Your sign-in link for " + m.app, Text: text.String(), HTML: html.String()}, nil
 }
 
-// SendMagicLink mails link to the address to.
-func (m *Mailer) SendMagicLink(ctx context.Context, to, link string, ttl time.Duration) error {
-	msg, err := m.Render(to, link, ttl)
+// SendMagicLink mails link and its code ("" for none) to the address to.
+func (m *Mailer) SendMagicLink(ctx context.Context, to, link, code string, ttl time.Duration) error {
+	msg, err := m.Render(to, link, code, ttl)
 	if err != nil {
 		return err
 	}

@@ -61,12 +61,14 @@ func TestRender(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
 		from, to string
+		code     string
 		ttl      time.Duration
 		wantApp  string
 	}{
-		"named sender":      {from: "Example <no-reply@example.com>", to: "a+b@example.com", ttl: 15 * time.Minute, wantApp: "Example"},
-		"bare sender":       {from: "no-reply@example.com", to: "user@example.com", ttl: 90 * time.Minute, wantApp: "your account"},
-		"markup in address": {from: "Example <no-reply@example.com>", to: `a<b>"&'@x.com`, ttl: time.Hour, wantApp: "Example"},
+		"named sender":      {from: "Example <no-reply@example.com>", to: "a+b@example.com", code: "ABC123", ttl: 15 * time.Minute, wantApp: "Example"},
+		"bare sender":       {from: "no-reply@example.com", to: "user@example.com", code: "XYZ789", ttl: 90 * time.Minute, wantApp: "your account"},
+		"markup in address": {from: "Example <no-reply@example.com>", to: `a<b>"&'@x.com`, code: "ABC123", ttl: time.Hour, wantApp: "Example"},
+		"no code":           {from: "Example <no-reply@example.com>", to: "user@example.com", ttl: time.Hour, wantApp: "Example"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -75,9 +77,17 @@ func TestRender(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			msg, err := m.Render(tc.to, link, tc.ttl)
+			msg, err := m.Render(tc.to, link, tc.code, tc.ttl)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// The code is shown as people read it, XXX-XXX, in both parts;
+			// without one, nothing speaks of a code.
+			for body, s := range map[string]string{"text": msg.Text, "html": msg.HTML} {
+				shown := tc.code != "" && strings.Contains(s, tc.code[:3]+"-"+tc.code[3:])
+				if shown != (tc.code != "") || (tc.code == "" && strings.Contains(s, "code")) {
+					t.Errorf("%s body with code %q:\n%s", body, tc.code, s)
+				}
 			}
 			words := mailer.Words(tc.ttl)
 			if !strings.Contains(msg.Subject, tc.wantApp) {
@@ -130,14 +140,14 @@ func TestSendMagicLink(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := m.SendMagicLink(context.Background(), "user@example.com", link, 15*time.Minute); err != nil {
+			if err := m.SendMagicLink(context.Background(), "user@example.com", link, "ABC123", 15*time.Minute); err != nil {
 				t.Fatal(err)
 			}
 			if len(ses.calls) != 1 {
 				t.Fatalf("%d SendEmail calls, want 1", len(ses.calls))
 			}
 			in := ses.calls[0]
-			want, _ := m.Render("user@example.com", link, 15*time.Minute)
+			want, _ := m.Render("user@example.com", link, "ABC123", 15*time.Minute)
 			if aws.ToString(in.FromEmailAddress) != "Example <no-reply@example.com>" {
 				t.Errorf("From %q", aws.ToString(in.FromEmailAddress))
 			}
@@ -171,7 +181,7 @@ func TestSendMagicLinkError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = m.SendMagicLink(context.Background(), "user@example.com", link, time.Minute)
+	err = m.SendMagicLink(context.Background(), "user@example.com", link, "", time.Minute)
 	var rejected *types.MessageRejected
 	if !errors.As(err, &rejected) || rejected != cause {
 		t.Fatalf("error %v does not wrap the SES error", err)

@@ -27,7 +27,7 @@ resource "aws_apigatewayv2_integration" "this" {
 
 # The routes the function serves without a token.
 resource "aws_apigatewayv2_route" "public" {
-  for_each = toset(["POST /login", "GET /", "GET /sign-in", "GET /config.json", "GET /assets/{proxy+}"])
+  for_each = toset(["POST /login", "GET /login/{request}", "POST /approve", "GET /", "GET /sign-in", "GET /config.json", "GET /assets/{proxy+}"])
 
   api_id    = aws_apigatewayv2_api.this.id
   route_key = each.value
@@ -71,8 +71,10 @@ resource "aws_apigatewayv2_stage" "this" {
     throttling_rate_limit  = var.throttling_rate_limit
   }
 
-  # No headers, query strings or bodies: the link's secret lives in the URL
-  # fragment, which browsers never send, and tokens stay out of the logs.
+  # No headers, query strings, bodies or paths: the link's secret lives in the
+  # URL fragment, which browsers never send, tokens stay out of the logs, and
+  # the route template stands for the path, which for GET /login/{request}
+  # holds the waiting browser's handle.
   access_log_settings {
     destination_arn = aws_cloudwatch_log_group.api_access.arn
     format = jsonencode({

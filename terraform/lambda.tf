@@ -54,6 +54,7 @@ resource "aws_lambda_function" "this" {
       local.links_table ? {
         LINKS_TABLE        = aws_dynamodb_table.links[0].name
         LOGIN_LIMIT_PER_IP = var.login_limit_per_ip
+        LINK_SECRET        = terraform_data.link_secret[0].output
       } : {},
     )
   }
@@ -92,4 +93,18 @@ resource "aws_lambda_permission" "apigateway" {
   principal     = "apigateway.amazonaws.com"
   # Any route of any stage of this API only.
   source_arn = "${aws_apigatewayv2_api.this.execution_arn}/*/*"
+}
+
+# LINK_SECRET keys the codes' MACs and seals the cross-device request handles:
+# every instance must share it, and the table alone must not reveal a code.
+# Made once from Terraform's own uuid() (no extra provider) and then kept:
+# `terraform apply -replace=terraform_data.link_secret` rotates it, which only
+# voids the codes and waiting requests outstanding at that moment.
+resource "terraform_data" "link_secret" {
+  count = local.links_table ? 1 : 0
+  input = "${uuid()}${uuid()}"
+
+  lifecycle {
+    ignore_changes = [input]
+  }
 }

@@ -92,7 +92,7 @@ run "example" {
 
   # The HTTP API.
   assert {
-    condition     = toset([for r in aws_apigatewayv2_route.public : r.route_key]) == toset(["POST /login", "GET /", "GET /sign-in", "GET /config.json", "GET /assets/{proxy+}"]) && alltrue([for r in aws_apigatewayv2_route.public : r.authorization_type == "NONE"])
+    condition     = toset([for r in aws_apigatewayv2_route.public : r.route_key]) == toset(["POST /login", "GET /login/{request}", "POST /approve", "GET /", "GET /sign-in", "GET /config.json", "GET /assets/{proxy+}"]) && alltrue([for r in aws_apigatewayv2_route.public : r.authorization_type == "NONE"])
     error_message = "the public routes"
   }
   assert {
@@ -106,6 +106,10 @@ run "example" {
   assert {
     condition     = !strcontains(aws_apigatewayv2_stage.this.access_log_settings[0].format, "header") && !strcontains(aws_apigatewayv2_stage.this.access_log_settings[0].format, "querystring")
     error_message = "the access log records no headers or query strings"
+  }
+  assert {
+    condition     = !strcontains(aws_apigatewayv2_stage.this.access_log_settings[0].format, "path") && strcontains(aws_apigatewayv2_stage.this.access_log_settings[0].format, "$context.routeKey")
+    error_message = "the access log records the route template, never the path (GET /login/{request} carries a handle)"
   }
 
   # Alarms: Lambda's metrics, the log-line metrics, the table; nobody notified.
@@ -171,6 +175,11 @@ run "computed_values" {
     values          = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/magic-links" }
   }
   override_resource {
+    target          = terraform_data.link_secret[0]
+    override_during = plan
+    values          = { output = "00000000-0000-4000-8000-00000000000000000000-0000-4000-8000-000000000000" }
+  }
+  override_resource {
     target          = aws_dynamodb_table.links[0]
     override_during = plan
     values          = { arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/magic-links-links" }
@@ -179,13 +188,17 @@ run "computed_values" {
   assert {
     condition = sort(keys(aws_lambda_function.this.environment[0].variables)) == sort([
       "USER_POOL_ID", "USER_POOL_CLIENT_ID", "EMAIL_FROM", "SIGN_IN_URL", "LINK_TTL", "RESEND_INTERVAL",
-      "LOGIN_MIN_DURATION", "SIGN_UP", "MAX_ATTEMPTS", "ALLOWED_ORIGINS", "LINKS_TABLE", "LOGIN_LIMIT_PER_IP",
+      "LOGIN_MIN_DURATION", "SIGN_UP", "MAX_ATTEMPTS", "ALLOWED_ORIGINS", "LINKS_TABLE", "LOGIN_LIMIT_PER_IP", "LINK_SECRET",
     ])
     error_message = "environment: exactly the variables of DESIGN.md \"Contract: configuration\" this deployment uses"
   }
   assert {
     condition     = aws_lambda_function.this.environment[0].variables.LINKS_TABLE == aws_dynamodb_table.links[0].name && aws_lambda_function.this.environment[0].variables.LOGIN_LIMIT_PER_IP == "100/15m"
     error_message = "LINKS_TABLE names the table; LOGIN_LIMIT_PER_IP is the default 100/15m"
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables.LINK_SECRET == terraform_data.link_secret[0].output && length(terraform_data.link_secret[0].output) >= 32
+    error_message = "LINK_SECRET is the stack's kept secret, at least 32 characters"
   }
   assert {
     condition     = aws_lambda_function.this.environment[0].variables.SIGN_IN_URL == "https://abc123.execute-api.eu-west-1.amazonaws.com/sign-in" && aws_lambda_function.this.environment[0].variables.USER_POOL_ID == "eu-west-1_Example"
@@ -278,8 +291,8 @@ run "attribute_mode" {
     error_message = "no table and no table alarm in attribute mode"
   }
   assert {
-    condition     = !contains(keys(aws_lambda_function.this.environment[0].variables), "LINKS_TABLE") && !contains(keys(aws_lambda_function.this.environment[0].variables), "LOGIN_LIMIT_PER_IP")
-    error_message = "no LINKS_TABLE and no LOGIN_LIMIT_PER_IP without the table"
+    condition     = length(setintersection(keys(aws_lambda_function.this.environment[0].variables), ["LINKS_TABLE", "LOGIN_LIMIT_PER_IP", "LINK_SECRET"])) == 0 && length(terraform_data.link_secret) == 0
+    error_message = "no LINKS_TABLE, LOGIN_LIMIT_PER_IP or LINK_SECRET without the table"
   }
   assert {
     condition     = [for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid] == ["UserPool", "SendMail", "Logs"]
