@@ -180,3 +180,47 @@ func TestNewNumber(t *testing.T) {
 		t.Errorf("NewNumber = %q, want 07", n)
 	}
 }
+
+// FuzzNormalizeCode: whatever is typed, a code comes back as six characters
+// of the alphabet that reads back as itself, or not at all.
+func FuzzNormalizeCode(f *testing.F) {
+	for _, s := range []string{"ABC123", "abc-123", " o1l-iuz ", "", "ABC-1234", "ÄBC123", "ABC\x00123"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, ok := NormalizeCode(s)
+		if !ok {
+			if c != "" {
+				t.Fatalf("rejected %q but returned %q", s, c)
+			}
+			return
+		}
+		if len(c) != CodeLength || strings.Trim(c, crockford) != "" {
+			t.Fatalf("NormalizeCode(%q) = %q: not %d characters of the alphabet", s, c, CodeLength)
+		}
+		if again, ok := NormalizeCode(c); !ok || again != c {
+			t.Fatalf("%q does not read back as itself: %q %v", c, again, ok)
+		}
+		if again, ok := NormalizeCode(FormatCode(c)); !ok || again != c {
+			t.Fatalf("the shown form %q does not read back: %q %v", FormatCode(c), again, ok)
+		}
+	})
+}
+
+// FuzzOpenRequest: no handle opens without the key it was sealed with, and
+// OpenRequest never panics on any input.
+func FuzzOpenRequest(f *testing.F) {
+	key := DeriveKey([]byte("fuzz"), "request")
+	// A fixed nonce: every fuzz worker process must seal the same handle.
+	h, _ := SealRequest(key, bytes.NewReader(make([]byte, 12)), "user", time.Unix(1_773_101_400, 0))
+	f.Add(h)
+	f.Add("")
+	f.Add(h[:len(h)-1] + "A")
+	f.Fuzz(func(t *testing.T, handle string) {
+		user, _, err := OpenRequest(key, handle)
+		if err == nil && handle != h {
+			// Only a real handle opens: GCM must refuse anything else.
+			t.Fatalf("a handle this test never sealed opened as %q: %q", user, handle)
+		}
+	})
+}

@@ -325,3 +325,37 @@ func TestLoginMailsACode(t *testing.T) {
 		t.Fatal("the other code survived the sign-in")
 	}
 }
+
+// FuzzApproveBody: whatever the body, POST /approve answers JSON with a 4xx
+// (or 200 for a real approval) and never fails inside; a 400 touches
+// nothing.
+func FuzzApproveBody(f *testing.F) {
+	secret := strings.Repeat("s", challenge.Length)
+	for _, b := range []string{
+		`{"email":"user@example.com","challenge":"` + secret + `","number":"42"}`,
+		`{"email":"user@example.com","challenge":"` + secret + `","number":42}`,
+		`{"email":null}`, `[]`, ``, `{"email":"a@b.c","challenge":"x","number":"4\u0000"}`,
+	} {
+		f.Add([]byte(b))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		e := newEnv(t, map[string]string{"LOGIN_LIMIT_PER_IP": "off"})
+		r := httptest.NewRequest(http.MethodPost, "/approve", strings.NewReader(string(body)))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		e.router.ServeHTTP(w, r)
+		var out map[string]string
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+			t.Fatalf("%d %q is not JSON", w.Code, w.Body)
+		}
+		switch w.Code {
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+			if calls := e.users.Calls(); len(calls) != 0 || out["error"] == "" {
+				t.Fatalf("%d %v after calls %v", w.Code, out, calls)
+			}
+		case http.StatusGone, http.StatusConflict:
+		default:
+			t.Fatalf("status %d %v for body %q", w.Code, out, body)
+		}
+	})
+}
