@@ -60,7 +60,7 @@ func (c *crossDevice) poll(w http.ResponseWriter, r *http.Request) error {
 		return errNotFound
 	}
 	id := challenge.RequestID(handle)
-	if err := c.limit(w, r, "poll", d.Config.LoginLimit.N*pollsPerLogin); err != nil {
+	if err := limitByIP(w, r, d, "poll", d.Config.LoginLimit.N*pollsPerLogin); err != nil {
 		return err
 	}
 	if d.Limiter != nil {
@@ -111,7 +111,7 @@ func (c *crossDevice) approve(w http.ResponseWriter, r *http.Request) error {
 	if d.Approvals == nil {
 		return &Error{Status: http.StatusNotFound, Code: "not_available", Message: "cross-device approval needs the DynamoDB link store (LINKS_TABLE)"}
 	}
-	if err := c.limit(w, r, "approve", d.Config.LoginLimit.N); err != nil {
+	if err := limitByIP(w, r, d, "approve", d.Config.LoginLimit.N); err != nil {
 		return err
 	}
 	logging.Add(ctx, slog.String("user", logging.MaskEmail(req.Email)))
@@ -140,11 +140,11 @@ func (c *crossDevice) approve(w http.ResponseWriter, r *http.Request) error {
 	return &Error{Status: http.StatusGone, Code: "link_expired", Message: "this link has been used or has expired"}
 }
 
-// limit counts a request of kind from the client IP against n per
+// limitByIP counts a request of kind from the client IP against n per
 // LOGIN_LIMIT_PER_IP's window; nothing when the limit is off or nothing can
-// count. A counter that fails lets the request through (logged).
-func (c *crossDevice) limit(w http.ResponseWriter, r *http.Request, kind string, n int) error {
-	d := c.deps
+// count. A counter that fails lets the request through (logged): the limits
+// guard cost, and failing closed would lock everyone out with them.
+func limitByIP(w http.ResponseWriter, r *http.Request, d Deps, kind string, n int) error {
 	l := d.Config.LoginLimit
 	if d.Limiter == nil || l.Off() {
 		return nil

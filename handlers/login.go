@@ -109,19 +109,7 @@ func (h *loginHandler) serve(w http.ResponseWriter, r *http.Request) error {
 // the client wrote. A store that cannot count lets the request through: the
 // limit guards cost, and failing closed would lock everyone out with it.
 func (h *loginHandler) limit(w http.ResponseWriter, r *http.Request) error {
-	l := h.deps.Config.LoginLimit
-	if h.deps.Limiter == nil || l.Off() {
-		return nil
-	}
-	retry, ok, err := h.deps.Limiter.Allow(r.Context(), clientIP(r), l.N, l.Per, h.deps.Now())
-	if err != nil {
-		logging.Fail(r.Context(), err)
-		return nil
-	}
-	if ok {
-		return nil
-	}
-	return rateLimited(w, r, retry)
+	return limitByIP(w, r, h.deps, "ip", h.deps.Config.LoginLimit.N)
 }
 
 func clientIP(r *http.Request) string {

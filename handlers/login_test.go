@@ -149,18 +149,10 @@ func (f *fakeLinks) Poll(ctx context.Context, user, requestID string, now time.T
 }
 
 func (f *fakeLinks) Count(ctx context.Context, key string, n int, per time.Duration, now time.Time) (time.Duration, bool, error) {
-	kind, _, _ := strings.Cut(key, "#")
-	if err := f.users.record("Count "+kind, "Count"); err != nil {
+	if err := f.users.record("Count "+key, "Count"); err != nil {
 		return 0, false, err
 	}
 	return f.store.Count(ctx, key, n, per, now)
-}
-
-func (f *fakeLinks) Allow(ctx context.Context, ip string, n int, per time.Duration, now time.Time) (time.Duration, bool, error) {
-	if err := f.users.record("Allow "+ip, "Allow"); err != nil {
-		return 0, false, err
-	}
-	return f.store.Allow(ctx, ip, n, per, now)
 }
 
 // redeem uses a link as Verify would, at the env's clock, each time in a
@@ -359,9 +351,9 @@ func TestLoginSameAnswerForEveryone(t *testing.T) {
 		outcome   string
 		failed    bool // logged at ERROR
 	}{
-		"existing user": {email: "user@example.com", wantCalls: []string{"Allow 192.0.2.1", "GetUser user@example.com", "Issue sub-user"}, wantMail: true, outcome: "sent"},
-		"unknown user":  {email: "nobody@example.com", wantCalls: []string{"Allow 192.0.2.1", "GetUser nobody@example.com"}, outcome: "unknown_user"},
-		"disabled user": {email: "disabled@example.com", wantCalls: []string{"Allow 192.0.2.1", "GetUser disabled@example.com"}, outcome: "disabled_user"},
+		"existing user": {email: "user@example.com", wantCalls: []string{"Count ip#192.0.2.1", "GetUser user@example.com", "Issue sub-user"}, wantMail: true, outcome: "sent"},
+		"unknown user":  {email: "nobody@example.com", wantCalls: []string{"Count ip#192.0.2.1", "GetUser nobody@example.com"}, outcome: "unknown_user"},
+		"disabled user": {email: "disabled@example.com", wantCalls: []string{"Count ip#192.0.2.1", "GetUser disabled@example.com"}, outcome: "disabled_user"},
 		"throttled user": {
 			email: "user@example.com",
 			prepare: func(e *env) {
@@ -369,19 +361,19 @@ func TestLoginSameAnswerForEveryone(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			wantCalls: []string{"Allow 192.0.2.1", "GetUser user@example.com", "Issue sub-user"},
+			wantCalls: []string{"Count ip#192.0.2.1", "GetUser user@example.com", "Issue sub-user"},
 			outcome:   "throttled",
 		},
 		"store fails": {
 			email:     "user@example.com",
 			prepare:   func(e *env) { e.users.fail["Issue"] = outage },
-			wantCalls: []string{"Allow 192.0.2.1", "GetUser user@example.com", "Issue sub-user"},
+			wantCalls: []string{"Count ip#192.0.2.1", "GetUser user@example.com", "Issue sub-user"},
 			outcome:   "store_failed", failed: true,
 		},
 		"mail fails": {
 			email:     "user@example.com",
 			prepare:   func(e *env) { e.mailer.fail = outage },
-			wantCalls: []string{"Allow 192.0.2.1", "GetUser user@example.com", "Issue sub-user", "Revoke sub-user"},
+			wantCalls: []string{"Count ip#192.0.2.1", "GetUser user@example.com", "Issue sub-user", "Revoke sub-user"},
 			outcome:   "send_failed", failed: true,
 		},
 		"repair fails": {
@@ -390,13 +382,13 @@ func TestLoginSameAnswerForEveryone(t *testing.T) {
 				e.users.users["half@example.com"] = &handlers.User{Username: "sub-half", Enabled: true, NeedsPassword: true}
 				e.users.fail["SetRandomPassword"] = outage
 			},
-			wantCalls: []string{"Allow 192.0.2.1", "GetUser half@example.com", "SetRandomPassword sub-half"},
+			wantCalls: []string{"Count ip#192.0.2.1", "GetUser half@example.com", "SetRandomPassword sub-half"},
 			outcome:   "repair_failed", failed: true,
 		},
 		"create fails (sign-up off: never tried)": {
 			email:     "new@example.com",
 			prepare:   func(e *env) { e.users.fail["CreateUser"] = outage },
-			wantCalls: []string{"Allow 192.0.2.1", "GetUser new@example.com"},
+			wantCalls: []string{"Count ip#192.0.2.1", "GetUser new@example.com"},
 			outcome:   "unknown_user",
 		},
 	}
@@ -496,7 +488,7 @@ func TestLoginSendsWorkingLink(t *testing.T) {
 	if w := e.login(t, "  User@Example.COM \t"); w.Code != http.StatusAccepted {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
 	}
-	if got, want := e.users.Calls(), []string{"Allow 192.0.2.1", "GetUser user@example.com", "Issue sub-user"}; !reflect.DeepEqual(got, want) {
+	if got, want := e.users.Calls(), []string{"Count ip#192.0.2.1", "GetUser user@example.com", "Issue sub-user"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("calls %q, want %q (address trimmed and lower-cased)", got, want)
 	}
 	sent := e.mailer.Sent()
@@ -535,7 +527,7 @@ func TestLoginRepairsHalfCreatedAccount(t *testing.T) {
 	e := newEnv(t, map[string]string{"RESEND_INTERVAL": "0s"})
 	e.users.users["half@example.com"] = &handlers.User{Username: "sub-half", Enabled: true, NeedsPassword: true}
 	e.login(t, "half@example.com")
-	want := []string{"Allow 192.0.2.1", "GetUser half@example.com", "SetRandomPassword sub-half", "Issue sub-half"}
+	want := []string{"Count ip#192.0.2.1", "GetUser half@example.com", "SetRandomPassword sub-half", "Issue sub-half"}
 	if got := e.users.Calls(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("calls %q, want %q", got, want)
 	}
@@ -679,7 +671,7 @@ func TestLoginLookupFailure(t *testing.T) {
 	if strings.Contains(w.Body.String(), "outage") {
 		t.Errorf("the cause leaked to the client: %s", w.Body)
 	}
-	if calls, want := e.users.Calls(), []string{"Allow 192.0.2.1", "GetUser user@example.com"}; !reflect.DeepEqual(calls, want) {
+	if calls, want := e.users.Calls(), []string{"Count ip#192.0.2.1", "GetUser user@example.com"}; !reflect.DeepEqual(calls, want) {
 		t.Errorf("calls %q, want %q", calls, want)
 	}
 }
@@ -762,7 +754,7 @@ func TestLoginLimitPerIP(t *testing.T) {
 		}
 	}
 	for _, c := range e.users.Calls()[before:] {
-		if !strings.HasPrefix(c, "Allow ") {
+		if !strings.HasPrefix(c, "Count ip#") {
 			t.Errorf("a limited request went on to %q", c)
 		}
 	}
@@ -781,13 +773,13 @@ func TestLoginLimitPerIP(t *testing.T) {
 				t.Fatalf("status %d with the limit off", w.Code)
 			}
 		}
-		if slices.ContainsFunc(e.users.Calls(), func(c string) bool { return strings.HasPrefix(c, "Allow") }) {
+		if slices.ContainsFunc(e.users.Calls(), func(c string) bool { return strings.HasPrefix(c, "Count") }) {
 			t.Error("counted with the limit off")
 		}
 	})
 	t.Run("a counter that fails lets the request through, logged", func(t *testing.T) {
 		e := newEnv(t, map[string]string{"LOGIN_LIMIT_PER_IP": "1/1m"})
-		e.users.fail["Allow"] = errors.New("fake throttling")
+		e.users.fail["Count"] = errors.New("fake throttling")
 		if w := e.login(t, "user@example.com"); w.Code != http.StatusAccepted || len(e.mailer.Sent()) != 1 {
 			t.Fatalf("status %d, %d mails", w.Code, len(e.mailer.Sent()))
 		}
@@ -805,10 +797,10 @@ func TestLoginSignUp(t *testing.T) {
 		wantCalls []string
 		wantMail  bool
 	}{
-		"auto creates the account": {signUp: "auto", wantCalls: []string{"Allow 192.0.2.1", "GetUser new@example.com", "CreateUser new@example.com", "Issue sub-new"}, wantMail: true},
-		"auto, created meanwhile":  {signUp: "auto", exists: true, wantCalls: []string{"Allow 192.0.2.1", "GetUser new@example.com", "CreateUser new@example.com", "GetUser new@example.com", "Issue sub-new"}, wantMail: true},
-		"off sends nothing":        {signUp: "off", wantCalls: []string{"Allow 192.0.2.1", "GetUser new@example.com"}},
-		"default is off":           {wantCalls: []string{"Allow 192.0.2.1", "GetUser new@example.com"}},
+		"auto creates the account": {signUp: "auto", wantCalls: []string{"Count ip#192.0.2.1", "GetUser new@example.com", "CreateUser new@example.com", "Issue sub-new"}, wantMail: true},
+		"auto, created meanwhile":  {signUp: "auto", exists: true, wantCalls: []string{"Count ip#192.0.2.1", "GetUser new@example.com", "CreateUser new@example.com", "GetUser new@example.com", "Issue sub-new"}, wantMail: true},
+		"off sends nothing":        {signUp: "off", wantCalls: []string{"Count ip#192.0.2.1", "GetUser new@example.com"}},
+		"default is off":           {wantCalls: []string{"Count ip#192.0.2.1", "GetUser new@example.com"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -57,10 +57,8 @@ type Approvals interface {
 	Poll(ctx context.Context, user, requestID string, now time.Time) (links.PollResult, error)
 }
 
-// Limiter counts requests per client IP (package links): Allow for POST
-// /login, Count for the other limited routes.
+// Limiter counts requests per key in fixed windows (package links).
 type Limiter interface {
-	Allow(ctx context.Context, ip string, n int, per time.Duration, now time.Time) (retryAfter time.Duration, ok bool, err error)
 	Count(ctx context.Context, key string, n int, per time.Duration, now time.Time) (retryAfter time.Duration, ok bool, err error)
 }
 

@@ -85,7 +85,7 @@ func TestCognitoAttributeForeignValues(t *testing.T) {
 	if pool.values["corrupt"] != "v1 not-a-hash.1.2" {
 		t.Fatal("a corrupt value was overwritten")
 	}
-	if _, _, err := s.Allow(ctx, "192.0.2.1", 1, time.Minute, now); !errors.Is(err, links.ErrUnsupported) {
+	if _, _, err := s.Count(ctx, "ip#192.0.2.1", 1, time.Minute, now); !errors.Is(err, links.ErrUnsupported) {
 		t.Fatalf("Allow on the attribute: %v, want ErrUnsupported", err)
 	}
 }

@@ -383,13 +383,6 @@ func (s *Store) Poll(ctx context.Context, user, requestID string, now time.Time)
 	return res, nil
 }
 
-// Allow counts one POST /login from ip in the current fixed window of length
-// per and reports whether it is within n; if not, retryAfter is the time
-// until the window ends.
-func (s *Store) Allow(ctx context.Context, ip string, n int, per time.Duration, now time.Time) (retryAfter time.Duration, ok bool, err error) {
-	return s.Count(ctx, "ip#"+ip, n, per, now)
-}
-
 // Count counts one event for key in the current fixed window of length per
 // and reports whether it is within n; if not, retryAfter is the time until
 // the window ends.

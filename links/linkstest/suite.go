@@ -263,22 +263,22 @@ func Run(t *testing.T, f Factory, caps Caps) {
 			ip := fmt.Sprintf("192.0.2.%d", time.Now().UnixNano()%250)
 			c.Add(3 * time.Minute) // inside a 15-minute window
 			for i := range 3 {
-				if _, ok, err := s.Allow(ctx, ip, 3, 15*time.Minute, c.Now()); err != nil || !ok {
+				if _, ok, err := s.Count(ctx, "ip#"+ip, 3, 15*time.Minute, c.Now()); err != nil || !ok {
 					t.Fatalf("request %d refused (err %v)", i+1, err)
 				}
 			}
-			retry, ok, err := s.Allow(ctx, ip, 3, 15*time.Minute, c.Now())
+			retry, ok, err := s.Count(ctx, "ip#"+ip, 3, 15*time.Minute, c.Now())
 			if err != nil || ok {
 				t.Fatalf("fourth request allowed (err %v)", err)
 			}
 			if retry != 12*time.Minute {
 				t.Fatalf("retryAfter = %s, want the rest of the window, 12m", retry)
 			}
-			if _, ok, _ := s.Allow(ctx, ip+"0", 3, 15*time.Minute, c.Now()); !ok {
+			if _, ok, _ := s.Count(ctx, "ip#"+ip+"0", 3, 15*time.Minute, c.Now()); !ok {
 				t.Fatal("another IP was limited")
 			}
 			c.Add(12 * time.Minute)
-			if _, ok, _ := s.Allow(ctx, ip, 3, 15*time.Minute, c.Now()); !ok {
+			if _, ok, _ := s.Count(ctx, "ip#"+ip, 3, 15*time.Minute, c.Now()); !ok {
 				t.Fatal("the next window still limited")
 			}
 		})
@@ -431,7 +431,7 @@ func Run(t *testing.T, f Factory, caps Caps) {
 			var wg sync.WaitGroup
 			for range 3 * parallel {
 				wg.Go(func() {
-					_, ok, err := s.Allow(ctx, ip, parallel, time.Hour, c.Now())
+					_, ok, err := s.Count(ctx, "ip#"+ip, parallel, time.Hour, c.Now())
 					if err != nil {
 						t.Error(err)
 					}
