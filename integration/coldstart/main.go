@@ -15,7 +15,11 @@
 //   - peak RSS: the bootstrap's VmHWM from /proc after that answer.
 //
 // It prints every run, then the median and the maximum of each, and the
-// binary's size. The event makes no AWS call (a DefineAuthChallenge by
+// binary's size. With -baseline (make coldstart builds the trivial echo
+// function of ./trivial with the same flags) the two alternate run by run,
+// so both see the same machine, and the ratio of their invoke→answer
+// medians is printed: the product's cold start in units of the smallest Go
+// function there is. The event makes no AWS call (a DefineAuthChallenge by
 // default), so nothing but the two processes is measured; the configuration
 // is complete but points AWS at an unused loopback port.
 package main
@@ -46,15 +50,12 @@ func main() {
 	bootstrap := flag.String("bootstrap", "build/bootstrap", "path of the bootstrap (built with -tags lambda.norpc)")
 	runs := flag.Int("n", 10, "number of cold starts")
 	eventPath := flag.String("event", "testdata/events/cognito-define-first-call.json", "event of the first invocation")
+	baseline := flag.String("baseline", "", "a second bootstrap measured side by side (the trivial echo function)")
 	flag.Parse()
 	if *runs < 1 {
 		fail("-n must be at least 1")
 	}
 	event, err := os.ReadFile(*eventPath)
-	if err != nil {
-		fail("%v", err)
-	}
-	info, err := os.Stat(*bootstrap)
 	if err != nil {
 		fail("%v", err)
 	}
@@ -77,18 +78,42 @@ func main() {
 		"AWS_ENDPOINT_URL":            endpoint,
 	}
 
-	fmt.Printf("cold start of %s under %s, %d runs, first event %s\n", *bootstrap, *rieBin, *runs, *eventPath)
-	fmt.Printf("%4s  %14s  %14s  %14s  %10s\n", "run", "start->answer", "invoke->answer", "emulator ready", "peak RSS")
-	var results []run
-	for i := 1; i <= *runs; i++ {
-		r, err := once(*rieBin, *bootstrap, env, event)
-		if err != nil {
-			fail("run %d: %v", i, err)
-		}
-		results = append(results, r)
-		fmt.Printf("%4d  %14s  %14s  %14s  %6.1f MiB\n", i, ms(r.startToAnswer), ms(r.invokeToAnswer), ms(r.ready), mib(r.peakRSSKiB))
+	subjects := []string{*bootstrap}
+	if *baseline != "" {
+		subjects = append(subjects, *baseline)
 	}
+	fmt.Printf("cold start under %s, %d runs each, first event %s\n", *rieBin, *runs, *eventPath)
+	results := make([][]run, len(subjects))
+	for i := 1; i <= *runs; i++ {
+		for s, bin := range subjects {
+			r, err := once(*rieBin, bin, env, event)
+			if err != nil {
+				fail("%s run %d: %v", bin, i, err)
+			}
+			results[s] = append(results[s], r)
+		}
+	}
+	var invokeMedians []time.Duration
+	for s, bin := range subjects {
+		invokeMedians = append(invokeMedians, report(bin, results[s]))
+	}
+	if len(invokeMedians) == 2 {
+		fmt.Printf("\ncold start (init + first invocation, median) %s / %s = %.2f× (target: at most 1.5×)\n",
+			ms(invokeMedians[0]), ms(invokeMedians[1]), float64(invokeMedians[0])/float64(invokeMedians[1]))
+	}
+}
 
+// report prints one subject's runs and summary, and returns its median
+// invoke→answer time.
+func report(bin string, results []run) time.Duration {
+	info, err := os.Stat(bin)
+	if err != nil {
+		fail("%v", err)
+	}
+	fmt.Printf("\n%s\n%4s  %14s  %14s  %14s  %10s\n", bin, "run", "start->answer", "invoke->answer", "emulator ready", "peak RSS")
+	for i, r := range results {
+		fmt.Printf("%4d  %14s  %14s  %14s  %6.1f MiB\n", i+1, ms(r.startToAnswer), ms(r.invokeToAnswer), ms(r.ready), mib(r.peakRSSKiB))
+	}
 	durations := func(get func(run) time.Duration) (med, max time.Duration) {
 		var v []time.Duration
 		for _, r := range results {
@@ -106,8 +131,7 @@ func main() {
 	if len(rss)%2 == 0 {
 		medRSS = (rss[len(rss)/2-1] + rss[len(rss)/2]) / 2
 	}
-
-	fmt.Printf("\n%-38s %10s  %10s\n", fmt.Sprintf("over %d cold starts", len(results)), "median", "max")
+	fmt.Printf("%-38s %10s  %10s\n", fmt.Sprintf("over %d cold starts", len(results)), "median", "max")
 	for _, m := range []struct {
 		name string
 		get  func(run) time.Duration
@@ -119,8 +143,10 @@ func main() {
 		med, max := durations(m.get)
 		fmt.Printf("%-38s %10s  %10s\n", m.name, ms(med), ms(max))
 	}
-	fmt.Printf("%-38s %6.1f MiB  %6.1f MiB\n", "bootstrap peak RSS (VmHWM)", mib(medRSS), mib(rss[len(rss)-1]))
+	fmt.Printf("%-38s %6.1f MiB  %6.1f MiB\n", "peak RSS (VmHWM)", mib(medRSS), mib(rss[len(rss)-1]))
 	fmt.Printf("%-38s %d bytes (%.1f MiB)\n", "binary size", info.Size(), float64(info.Size())/(1<<20))
+	med, _ := durations(func(r run) time.Duration { return r.invokeToAnswer })
+	return med
 }
 
 // once is one cold start.
