@@ -1,5 +1,7 @@
 // Shared by the two pages: the "this browser asked for a link" marker, the
-// page configuration and the one Cognito call shape. No framework, no build.
+// page configuration, the Cognito call shape and signing in with an answer
+// (a link's challenge, a mailed code or an approved request's answer). No
+// framework, no build.
 
 const MARKER_KEY = 'magiclinks.requested';
 const TOKENS_KEY = 'magiclinks.tokens';
@@ -52,11 +54,13 @@ export function wasRequested(email) {
   return liveMarkers(Date.now()).some((m) => m.email === e);
 }
 
+// saveTokens keeps what the pages use: the ID token (for GET /me) and the
+// access token (for GlobalSignOut). Not the refresh token: these pages never
+// refresh, and a long-lived secret nobody uses is only something to steal.
 export function saveTokens(result) {
   writeJSON(sessionStorage, TOKENS_KEY, {
     idToken: result.IdToken,
     accessToken: result.AccessToken,
-    refreshToken: result.RefreshToken,
     expiresAt: Date.now() + (Number(result.ExpiresIn) || 3600) * 1000,
   });
 }
@@ -64,6 +68,10 @@ export function saveTokens(result) {
 export function loadTokens() {
   const t = readJSON(sessionStorage, TOKENS_KEY);
   if (!t || typeof t.idToken !== 'string' || typeof t.accessToken !== 'string') return null;
+  if ('refreshToken' in t) { // kept by an older version of this page
+    delete t.refreshToken;
+    writeJSON(sessionStorage, TOKENS_KEY, t);
+  }
   return t;
 }
 
@@ -130,6 +138,89 @@ export async function cognito(cfg, operation, input) {
     throw new CognitoError(type, body.message || body.Message || '', res.status);
   }
   return body;
+}
+
+// signInWithAnswer signs email in with one ANSWER — a link's challenge, a
+// code from the mail, or the answer an approval handed over — and keeps the
+// tokens. A fresh InitiateAuth each time: a Cognito session lives only
+// minutes, and the answer may be used on another device than the request.
+// It throws a CognitoError (UnexpectedChallenge when the answer was refused).
+export async function signInWithAnswer(cfg, email, answer) {
+  const started = await cognito(cfg, 'InitiateAuth', {
+    AuthFlow: 'CUSTOM_AUTH',
+    ClientId: cfg.clientId,
+    AuthParameters: { USERNAME: email },
+  });
+  if (started.ChallengeName !== 'CUSTOM_CHALLENGE' || !started.Session) {
+    throw new CognitoError('UnexpectedChallenge', String(started.ChallengeName));
+  }
+  const params = started.ChallengeParameters || {};
+  const done = await cognito(cfg, 'RespondToAuthChallenge', {
+    ChallengeName: 'CUSTOM_CHALLENGE',
+    ClientId: cfg.clientId,
+    Session: started.Session,
+    // Cognito names the user by its own username (the sub when addresses
+    // are usernames); answering with it is what the SDKs do.
+    ChallengeResponses: { USERNAME: params.USERNAME || email, ANSWER: answer },
+  });
+  if (!done.AuthenticationResult) {
+    // Another challenge: the answer was wrong, spent or expired.
+    throw new CognitoError('UnexpectedChallenge', String(done.ChallengeName));
+  }
+  saveTokens(done.AuthenticationResult);
+}
+
+// classify names what went wrong for the messages the pages show: used
+// (refused answer), throttled, config, or network (worth a retry).
+export function classify(err) {
+  if (err instanceof ConfigError) return 'config';
+  if (err instanceof CognitoError) {
+    switch (err.type) {
+      case 'NotAuthorizedException':
+      case 'UserNotFoundException':
+      case 'CodeMismatchException':
+      case 'ExpiredCodeException':
+      case 'UserNotConfirmedException':
+      case 'UnexpectedChallenge':
+        return 'used';
+      case 'TooManyRequestsException':
+      case 'LimitExceededException':
+        return 'throttled';
+      case 'ResourceNotFoundException':
+      case 'InvalidParameterException':
+      case 'InvalidUserPoolConfigurationException':
+        return 'config';
+      default:
+        return 'network'; // 5xx and the unexpected: worth a retry
+    }
+  }
+  return 'network'; // fetch's TypeError: offline, DNS, CORS, …
+}
+
+// postJSON posts body to one of our own routes and returns the status, the
+// decoded answer ({} when it is not JSON) and the response. A fetch
+// TypeError (offline) propagates as is.
+export async function postJSON(path, body) {
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+    credentials: 'same-origin',
+    cache: 'no-store',
+  });
+  let out = {};
+  try {
+    out = await res.json();
+  } catch {
+    out = {};
+  }
+  return { status: res.status, body: out || {}, res };
+}
+
+// retryAfterMs reads Retry-After (seconds) from a 429, within sane bounds.
+export function retryAfterMs(res, fallbackMs) {
+  const s = Number(res.headers.get('Retry-After'));
+  return Number.isFinite(s) && s > 0 ? Math.min(s, 3600) * 1000 : fallbackMs;
 }
 
 // jwtClaims decodes a token's payload for display only: the server checks
