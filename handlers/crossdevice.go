@@ -21,7 +21,8 @@ import (
 // waiting browser polls with back-off, about a hundred times in a link's
 // life; a person approves once.
 const (
-	// maxPollsPerRequest bounds one handle's polls over its whole life.
+	// maxPollsPerRequest bounds one handle's polls over its whole life (a
+	// 10-minute link); longer links get one poll per 2.5 s of their life.
 	maxPollsPerRequest = 600
 	// pollsPerLogin: polls per IP are this many times LOGIN_LIMIT_PER_IP.
 	pollsPerLogin = 30
@@ -64,7 +65,8 @@ func (c *crossDevice) poll(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if d.Limiter != nil {
-		if _, ok, err := d.Limiter.Count(ctx, "poll#"+id, maxPollsPerRequest, challenge.MaxTTL, now); err != nil {
+		polls := max(maxPollsPerRequest, int(d.Config.LinkTTL/(2500*time.Millisecond)))
+		if _, ok, err := d.Limiter.Count(ctx, "poll#"+id, polls, challenge.MaxTTL, now); err != nil {
 			logging.Fail(ctx, err)
 		} else if !ok {
 			logging.Add(ctx, slog.String("outcome", "poll_limited"))

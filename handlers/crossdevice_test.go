@@ -288,6 +288,20 @@ func TestCrossDeviceLimits(t *testing.T) {
 			t.Fatalf("after %d polls: %d, want 404 after 600", n, code)
 		}
 	})
+	t.Run("a longer link may be polled longer", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, map[string]string{"LOGIN_LIMIT_PER_IP": "off", "LINK_TTL": "1h"})
+		s := e.start(t, "nobody@example.com")
+		n := 0
+		for ; n < 2000; n++ {
+			if code, _ := e.poll(t, s.Request); code != 200 {
+				break
+			}
+		}
+		if n != 1440 { // one poll per 2.5 s of an hour
+			t.Fatalf("%d polls of a 1-hour request, want 1440", n)
+		}
+	})
 }
 
 // Without a store that keeps requests (the Cognito attribute mode) the

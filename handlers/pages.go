@@ -46,7 +46,8 @@ type pageConfig struct {
 	ClientID        string `json:"clientId"`
 	CognitoEndpoint string `json:"cognitoEndpoint"`
 	// CrossDevice: GET /login/{request} and POST /approve work; Codes: the
-	// mail carries a code to type. Both need the DynamoDB link store.
+	// mail carries a code to type. Both need a link store that compares and
+	// sets (DynamoDB; in process under make dev), not the Cognito attribute.
 	CrossDevice bool `json:"crossDevice"`
 	Codes       bool `json:"codes"`
 }
