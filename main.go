@@ -9,10 +9,12 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -88,6 +90,11 @@ func lambdaConfig(getenv func(string) string) (config.Config, error) {
 	if cfg.LinksTable != "" && cfg.LinkSecret == "" {
 		return cfg, fmt.Errorf("%w: LINK_SECRET: required with LINKS_TABLE (at least %d random characters, the same for every instance)", config.ErrInvalid, config.MinLinkSecret)
 	}
+	// The zip unpacks into the task root (make build puts the templates
+	// there); the working directory is not promised to be it.
+	if root := getenv("LAMBDA_TASK_ROOT"); cfg.TemplatesDir != "" && !filepath.IsAbs(cfg.TemplatesDir) && root != "" {
+		cfg.TemplatesDir = filepath.Join(root, cfg.TemplatesDir)
+	}
 	return cfg, nil
 }
 
@@ -127,7 +134,17 @@ func newApp(cfg config.Config, c clients, logger *slog.Logger) (*app, error) {
 		random = rand.Reader
 	}
 	pool := userpool.New(c.cognito, cfg.UserPoolID)
-	m, err := mailer.New(c.ses, cfg.EmailFrom, cfg.SESConfigSet)
+	var overrides fs.FS
+	if cfg.TemplatesDir != "" {
+		overrides = os.DirFS(cfg.TemplatesDir)
+	}
+	// Every template of every language is parsed and tried here, so a
+	// broken override stops the start (a Lambda init error) naming its file.
+	tmpl, err := mailer.LoadTemplates(overrides)
+	if err != nil {
+		return nil, fmt.Errorf("%w: TEMPLATES_DIR %s: %w", config.ErrInvalid, cfg.TemplatesDir, err)
+	}
+	m, err := mailer.New(c.ses, cfg.EmailFrom, cfg.SESConfigSet, tmpl)
 	if err != nil {
 		return nil, err
 	}

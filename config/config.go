@@ -53,6 +53,10 @@ type Config struct {
 	// LinkSecret keys the codes' MACs and seals the cross-device request
 	// handles; every instance must share it. Never logged.
 	LinkSecret string
+	// TemplatesDir holds mail templates that replace the built-in ones
+	// file by file (package mailer); empty: built-in only. Read and checked
+	// by mailer.LoadTemplates at start.
+	TemplatesDir string
 }
 
 // Limit is a number of requests per fixed window; the zero Limit is off.
@@ -161,6 +165,7 @@ func Load(getenv func(string) string) (Config, error) {
 		LoginMinDuration: duration("LOGIN_MIN_DURATION", DefaultLoginMinDuration, 0, MaxLoginMinDuration),
 		CognitoEndpoint:  get("COGNITO_ENDPOINT"),
 		LinksTable:       get("LINKS_TABLE"),
+		TemplatesDir:     get("TEMPLATES_DIR"),
 	}
 
 	limit := get("LOGIN_LIMIT_PER_IP")

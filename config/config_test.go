@@ -66,6 +66,7 @@ func TestValues(t *testing.T) {
 		"SIGN_UP is case-blind":   {vars: map[string]string{"SIGN_UP": " AUTO "}, check: func(c config.Config) bool { return c.SignUp == config.SignUpAuto }},
 		"MAX_ATTEMPTS":            {vars: map[string]string{"MAX_ATTEMPTS": "5"}, check: func(c config.Config) bool { return c.MaxAttempts == 5 }},
 		"LINKS_TABLE":             {vars: map[string]string{"LINKS_TABLE": "magic-links.prod_1"}, check: func(c config.Config) bool { return c.LinksTable == "magic-links.prod_1" }},
+		"TEMPLATES_DIR":           {vars: map[string]string{"TEMPLATES_DIR": " ./my-templates "}, check: func(c config.Config) bool { return c.TemplatesDir == "./my-templates" }},
 		"LOGIN_LIMIT_PER_IP": {vars: map[string]string{"LOGIN_LIMIT_PER_IP": " 30/15m "}, check: func(c config.Config) bool {
 			return c.LoginLimit == config.Limit{N: 30, Per: 15 * time.Minute} && c.LoginLimitSet
 		}},

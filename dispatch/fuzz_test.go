@@ -39,7 +39,7 @@ func (p *poolStub) VerifyEmail(context.Context, string, string) error { return n
 
 type mailStub struct{}
 
-func (mailStub) SendMagicLink(context.Context, string, string, string, time.Duration) error {
+func (mailStub) SendMagicLink(context.Context, string, string, string, string, time.Duration) error {
 	return nil
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"magiclinks/challenge"
 	"magiclinks/config"
+	"magiclinks/lang"
 	"magiclinks/links"
 	"magiclinks/logging"
 )
@@ -85,7 +86,9 @@ func (h *loginHandler) serve(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	logging.Add(ctx, slog.String("user", logging.MaskEmail(email)))
 	body := acceptedBody{Status: "accepted", Message: acceptedMessage}
-	o, err := h.login(ctx, email, &body)
+	// The mail speaks the language of the browser that asked.
+	language := lang.Negotiate(r.Header.Get("Accept-Language"), lang.Supported())
+	o, err := h.login(ctx, email, language, &body)
 	if errors.Is(err, errLookup) {
 		return &Error{Status: http.StatusBadGateway, Code: "upstream_failed", Message: "the link could not be sent; try again", Cause: err}
 	}
@@ -138,7 +141,7 @@ func (h *loginHandler) wait(ctx context.Context, d time.Duration) {
 //
 // Every well-formed request gets a fresh sealed request handle and number in
 // body, for an account or not, so they tell nothing either.
-func (h *loginHandler) login(ctx context.Context, email string, body *acceptedBody) (outcome, error) {
+func (h *loginHandler) login(ctx context.Context, email, language string, body *acceptedBody) (outcome, error) {
 	d := h.deps
 	now := d.Now()
 	number, err := challenge.NewNumber(d.Rand)
@@ -208,7 +211,7 @@ func (h *loginHandler) login(ctx context.Context, email string, body *acceptedBo
 	if held {
 		return throttled, nil
 	}
-	if err := d.Mailer.SendMagicLink(ctx, email, Link(d.Config.SignInURL, email, l.Secret), l.Code, d.Config.LinkTTL); err != nil {
+	if err := d.Mailer.SendMagicLink(ctx, language, email, Link(d.Config.SignInURL, email, l.Secret), l.Code, d.Config.LinkTTL); err != nil {
 		// Take the unsent link back so it cannot be used and its hold does
 		// not stop the user's retry; if that fails too, the link just
 		// expires unseen.

@@ -167,8 +167,8 @@ func (e *env) redeem(t *testing.T, user, secret string) bool {
 }
 
 type mail struct {
-	To, Link, Code string
-	TTL            time.Duration
+	Lang, To, Link, Code string
+	TTL                  time.Duration
 }
 
 type fakeMailer struct {
@@ -178,14 +178,14 @@ type fakeMailer struct {
 	fail   error
 }
 
-func (f *fakeMailer) SendMagicLink(_ context.Context, to, link, code string, ttl time.Duration) error {
+func (f *fakeMailer) SendMagicLink(_ context.Context, lang, to, link, code string, ttl time.Duration) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail != nil {
-		f.failed = append(f.failed, mail{to, link, code, ttl})
+		f.failed = append(f.failed, mail{lang, to, link, code, ttl})
 		return f.fail
 	}
-	f.sent = append(f.sent, mail{to, link, code, ttl})
+	f.sent = append(f.sent, mail{lang, to, link, code, ttl})
 	return nil
 }
 

@@ -62,9 +62,10 @@ type Limiter interface {
 	Count(ctx context.Context, key string, n int, per time.Duration, now time.Time) (retryAfter time.Duration, ok bool, err error)
 }
 
-// Mailer sends the link and its code ("" for none).
+// Mailer sends the link and its code ("" for none) in language lang, one
+// of lang.Supported (package lang).
 type Mailer interface {
-	SendMagicLink(ctx context.Context, to, link, code string, ttl time.Duration) error
+	SendMagicLink(ctx context.Context, lang, to, link, code string, ttl time.Duration) error
 }
 
 // Deps is everything the router needs; main wires the concrete values.

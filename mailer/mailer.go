@@ -1,15 +1,13 @@
-// Package mailer sends the magic-link mail through SES v2, with a plain-text
-// and an HTML body rendered from embedded templates.
+// Package mailer sends the magic-link mail through SES v2: subject, plain-text
+// and HTML body rendered in the recipient's language from templates that are
+// built in (templates/<lang>/) or overridden file by file (LoadTemplates).
 package mailer
 
 import (
-	"bytes"
 	"context"
-	"embed"
 	"fmt"
-	htmltemplate "html/template"
 	"net/mail"
-	texttemplate "text/template"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,14 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
 	"magiclinks/challenge"
-)
-
-//go:embed templates
-var templates embed.FS
-
-var (
-	textTmpl = texttemplate.Must(texttemplate.ParseFS(templates, "templates/magic_link.txt"))
-	htmlTmpl = htmltemplate.Must(htmltemplate.ParseFS(templates, "templates/magic_link.html"))
 )
 
 // Sender is the one SES call the mailer makes; *sesv2.Client satisfies it.
@@ -38,50 +28,64 @@ var _ Sender = (*sesv2.Client)(nil)
 type Mailer struct {
 	ses       Sender
 	from      string
-	app       string
+	app       string // the display name of from; "" for none
 	configSet string
+	templates *Templates
 }
 
 // New returns a Mailer sending from from (e.g. "Example <no-reply@example.com>");
 // the display name, if any, names the app in the mail. configSet may be empty.
-func New(ses Sender, from, configSet string) (*Mailer, error) {
+// templates nil means the built-in ones.
+func New(ses Sender, from, configSet string, templates *Templates) (*Mailer, error) {
 	a, err := mail.ParseAddress(from)
 	if err != nil {
 		return nil, fmt.Errorf("mailer: sender %q: %w", from, err)
 	}
-	app := a.Name
-	if app == "" {
-		app = "your account"
+	if templates == nil {
+		if templates, err = LoadTemplates(nil); err != nil {
+			return nil, fmt.Errorf("mailer: %w", err)
+		}
 	}
-	return &Mailer{ses: ses, from: from, app: app, configSet: configSet}, nil
+	return &Mailer{ses: ses, from: from, app: a.Name, configSet: configSet, templates: templates}, nil
 }
 
 // Message is a rendered mail.
 type Message struct {
+	Lang                string // the language it is in (lang falls back to lang.Default)
 	Subject, Text, HTML string
 }
 
-type data struct {
-	App, To, Link, Code, Expiry string
+// Render renders the mail in language l (an unsupported one gets
+// lang.Default) for a link and its code ("" for none), valid for ttl.
+func (m *Mailer) Render(l, to, link, code string, ttl time.Duration) (Message, error) {
+	l, set := m.templates.set(l)
+	app := m.app
+	if app == "" {
+		app = defaultAppName(l)
+	}
+	f := Fields{AppName: app, Email: to, Link: link, Code: challenge.FormatCode(code), Expiry: Expiry(l, ttl)}
+	msg := Message{Lang: l}
+	var err error
+	if msg.Subject, err = set.execute(subjectFile, f); err != nil {
+		return Message{}, fmt.Errorf("mailer: %s/%s: %w", l, subjectFile, err)
+	}
+	// Checked at start with sample data; a field can still not break the
+	// header (addresses and display names carry no line breaks), but the
+	// header is what matters, so make sure.
+	msg.Subject = strings.TrimSpace(strings.NewReplacer("\r", " ", "\n", " ").Replace(msg.Subject))
+	if msg.Text, err = set.execute(textFile, f); err != nil {
+		return Message{}, fmt.Errorf("mailer: %s/%s: %w", l, textFile, err)
+	}
+	if msg.HTML, err = set.execute(htmlFile, f); err != nil {
+		return Message{}, fmt.Errorf("mailer: %s/%s: %w", l, htmlFile, err)
+	}
+	return msg, nil
 }
 
-// Render renders the mail for a link and its code ("" for none), valid for
-// ttl.
-func (m *Mailer) Render(to, link, code string, ttl time.Duration) (Message, error) {
-	d := data{App: m.app, To: to, Link: link, Code: challenge.FormatCode(code), Expiry: Words(ttl)}
-	var text, html bytes.Buffer
-	if err := textTmpl.Execute(&text, d); err != nil {
-		return Message{}, fmt.Errorf("mailer: text body: %w", err)
-	}
-	if err := htmlTmpl.Execute(&html, d); err != nil {
-		return Message{}, fmt.Errorf("mailer: html body: %w", err)
-	}
-	return Message{Subject: "Your sign-in link for " + m.app, Text: text.String(), HTML: html.String()}, nil
-}
-
-// SendMagicLink mails link and its code ("" for none) to the address to.
-func (m *Mailer) SendMagicLink(ctx context.Context, to, link, code string, ttl time.Duration) error {
-	msg, err := m.Render(to, link, code, ttl)
+// SendMagicLink mails link and its code ("" for none) to the address to, in
+// language l.
+func (m *Mailer) SendMagicLink(ctx context.Context, l, to, link, code string, ttl time.Duration) error {
+	msg, err := m.Render(l, to, link, code, ttl)
 	if err != nil {
 		return err
 	}
@@ -103,27 +107,4 @@ func (m *Mailer) SendMagicLink(ctx context.Context, to, link, code string, ttl t
 		return fmt.Errorf("mailer: SES SendEmail: %w", err)
 	}
 	return nil
-}
-
-// Words says a duration the way a person would: "15 minutes", "1 hour",
-// "1 hour and 30 minutes". Below a minute it rounds up to "1 minute".
-func Words(d time.Duration) string {
-	mins := int((d + time.Minute - 1) / time.Minute)
-	if mins < 1 {
-		mins = 1
-	}
-	h, m := mins/60, mins%60
-	unit := func(n int, one string) string {
-		if n == 1 {
-			return "1 " + one
-		}
-		return fmt.Sprintf("%d %ss", n, one)
-	}
-	switch {
-	case h == 0:
-		return unit(m, "minute")
-	case m == 0:
-		return unit(h, "hour")
-	}
-	return unit(h, "hour") + " and " + unit(m, "minute")
 }
