@@ -71,6 +71,7 @@ details summary { cursor: pointer; color: #555; }
 <dl>
 <dt>To</dt><dd>{{range $i, $t := .To}}{{if $i}}, {{end}}{{$t}}{{end}}</dd>
 <dt>From</dt><dd>{{.From}}</dd>
+<dt>Language</dt><dd>{{with .Lang}}<span lang="{{.}}">{{.}}</span>{{else}}<em>none declared</em>{{end}}</dd>
 <dt>Sent</dt><dd><time datetime="{{.SentAt.Format "2006-01-02T15:04:05Z07:00"}}">{{.SentAt.Format "2006-01-02 15:04:05 MST"}}</time></dd>
 </dl>
 {{if .Text}}<pre>{{range linkify .Text}}{{if .URL}}<a href="{{.URL}}">{{.Text}}</a>{{else}}{{.Text}}{{end}}{{end}}</pre>{{end}}

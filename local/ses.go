@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/mail"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +29,9 @@ type Mail struct {
 	HTML             string    `json:"html"`
 	SentAt           time.Time `json:"sentAt"` // RFC 3339, UTC
 	ConfigurationSet string    `json:"configurationSet,omitempty"`
+	// Lang is the language the mail declares in its HTML (<html lang="de">),
+	// as a reader's mail client sees it; "" when it declares none.
+	Lang string `json:"lang,omitempty"`
 
 	rcpts []string // the bare recipient addresses, lower-cased, for ?to=
 }
@@ -165,9 +169,21 @@ func (s *Stack) serveSendEmail(w http.ResponseWriter, r *http.Request) {
 	}
 	if h := in.Content.Simple.Body.Html; h != nil {
 		m.HTML = h.Data
+		m.Lang = htmlLang(m.HTML)
 	}
 	s.outbox.add(m)
 	writeJSON(w, http.StatusOK, map[string]string{"MessageId": m.ID})
+}
+
+var htmlLangAttr = regexp.MustCompile(`(?is)<html\b[^>]*?\slang\s*=\s*["']?([A-Za-z0-9-]{1,35})`)
+
+// htmlLang reads the lang attribute of a mail's <html> element: the
+// language the mail says it is in, not one the stand-in was told.
+func htmlLang(html string) string {
+	if m := htmlLangAttr.FindStringSubmatch(html); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 // newMessageID looks like an SES message ID: "0100", the send time in
