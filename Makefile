@@ -12,7 +12,7 @@ FUZZTIME ?= 30s
 
 .PHONY: dev test unit e2e bench fuzz load integration coldstart lint-terraform build build-local deploy destroy clean
 
-## dev: run the product on http://127.0.0.1:$(PORT) with local Cognito and SES stand-ins
+## dev: run the product on http://127.0.0.1:$(PORT) with local Cognito and SES stand-ins (TEMPLATES_DIR=dir: your mail templates)
 dev:
 	@PORT=$(PORT) SIGN_UP=$${SIGN_UP:-auto} $(GO) run .
 
@@ -52,28 +52,35 @@ coldstart:
 lint-terraform:
 	bash scripts/tflint.sh
 
-## build: the Lambda bootstrap for provided.al2023 and its zip (LAMBDA_ARCH=arm64 or x86_64)
+## build: the Lambda bootstrap for provided.al2023 and its zip (LAMBDA_ARCH=arm64 or x86_64; TEMPLATES_DIR=dir ships mail template overrides)
 # The zip's manifest (build/bootstrap.json) names the binary's architecture,
 # read from its ELF header; Terraform takes the function's architecture from
-# it, so LAMBDA_ARCH is the only setting.
+# it, so LAMBDA_ARCH is the only setting. TEMPLATES_DIR's templates are
+# checked as the function checks them at start, go into the zip under
+# templates/, and the manifest lists their hashes: Terraform refuses to deploy
+# a zip whose templates are not those of its templates_dir.
 build:
 	@case "$(LAMBDA_ARCH)" in arm64|x86_64) ;; *) echo "LAMBDA_ARCH must be arm64 or x86_64, not $(LAMBDA_ARCH)" >&2; exit 2;; esac
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(if $(filter x86_64,$(LAMBDA_ARCH)),amd64,$(LAMBDA_ARCH)) $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(BUILD)/bootstrap .
-	$(GO) run ./cmd/lambdazip -o $(BUILD)/bootstrap.zip $(BUILD)/bootstrap
+	$(GO) run ./cmd/lambdazip -o $(BUILD)/bootstrap.zip $(if $(TEMPLATES_DIR),-templates '$(TEMPLATES_DIR)') $(BUILD)/bootstrap
 
 ## build-local: the same bootstrap for this machine's architecture
 build-local:
 	CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(BUILD)/bootstrap .
 
-## deploy: build for LAMBDA_ARCH and apply the Terraform in terraform/
+# TEMPLATES_DIR, when given, reaches Terraform as templates_dir (absolute:
+# Terraform runs in terraform/).
+TF_TEMPLATES = $(if $(TEMPLATES_DIR),TF_VAR_templates_dir='$(abspath $(TEMPLATES_DIR))')
+
+## deploy: build for LAMBDA_ARCH (and TEMPLATES_DIR) and apply the Terraform in terraform/
 deploy: build
 	terraform -chdir=terraform init -input=false
-	terraform -chdir=terraform apply
+	$(TF_TEMPLATES) terraform -chdir=terraform apply
 
 ## destroy: tear the deployment down (Terraform reads the zip's source even then)
 destroy: build
 	terraform -chdir=terraform init -input=false
-	terraform -chdir=terraform destroy
+	$(TF_TEMPLATES) terraform -chdir=terraform destroy
 
 clean:
 	rm -rf $(BUILD)

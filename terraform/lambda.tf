@@ -6,7 +6,18 @@
 locals {
   build_dir    = coalesce(var.build_dir, "${path.module}/../build")
   package      = "${local.build_dir}/bootstrap.zip"
-  architecture = try(jsondecode(file("${local.build_dir}/bootstrap.json")).architecture, "")
+  manifest     = try(jsondecode(file("${local.build_dir}/bootstrap.json")), {})
+  architecture = try(local.manifest.architecture, "")
+
+  # Mail template overrides: make build TEMPLATES_DIR=... puts them in the zip
+  # under templates/ and lists each with its SHA-256 in the manifest. The
+  # function runs what the zip holds, so the zip must hold templates_dir as it
+  # is now (dot files are not templates: lambdazip skips them too).
+  templates_in_dir = var.templates_dir == "" ? {} : {
+    for f in fileset(var.templates_dir, "*/*") : f => filesha256("${var.templates_dir}/${f}")
+    if !startswith(f, ".") && !startswith(basename(f), ".")
+  }
+  templates_in_zip = try(local.manifest.templates, {})
 }
 
 resource "aws_cloudwatch_log_group" "function" {
@@ -50,6 +61,9 @@ resource "aws_lambda_function" "this" {
         ALLOWED_ORIGINS     = join(",", local.allowed_origins)
       },
       var.ses_configuration_set == "" ? {} : { SES_CONFIGURATION_SET = var.ses_configuration_set },
+      # Relative: the function takes it under its task root, where the zip
+      # is unpacked.
+      length(local.templates_in_zip) == 0 ? {} : { TEMPLATES_DIR = "templates" },
       # The per-IP limit counts in the table, so it exists only with it.
       local.links_table ? {
         LINKS_TABLE        = aws_dynamodb_table.links[0].name
@@ -60,6 +74,16 @@ resource "aws_lambda_function" "this" {
   }
 
   lifecycle {
+    precondition {
+      condition     = var.templates_dir == "" || length(local.templates_in_dir) > 0
+      error_message = "templates_dir (${var.templates_dir}) holds no <lang>/<file> templates; a relative path is from the directory Terraform runs in."
+    }
+
+    precondition {
+      condition     = jsonencode(local.templates_in_dir) == jsonencode(local.templates_in_zip)
+      error_message = "The mail templates in ${local.package} (${jsonencode(keys(local.templates_in_zip))}) are not those of templates_dir (${var.templates_dir == "" ? "none" : var.templates_dir}): run make build TEMPLATES_DIR=<templates_dir> (or make deploy TEMPLATES_DIR=...) before Terraform."
+    }
+
     precondition {
       condition     = contains(["arm64", "x86_64"], local.architecture)
       error_message = "${local.build_dir}/bootstrap.json is missing or names no architecture Lambda runs: run make build (LAMBDA_ARCH=arm64 or x86_64) before Terraform."

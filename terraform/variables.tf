@@ -292,6 +292,12 @@ variable "build_dir" {
   default     = null
 }
 
+variable "templates_dir" {
+  type        = string
+  description = "Directory of mail template overrides (TEMPLATES_DIR): <lang>/subject.txt, <lang>/mail.txt, <lang>/mail.html replace the built-in files of the same name. Build the zip with the same directory (make build TEMPLATES_DIR=...; make deploy TEMPLATES_DIR=... passes it here too): the plan fails when the zip's templates are not this directory's. A relative path is from where Terraform runs (terraform/). Empty: built-in templates only."
+  default     = ""
+}
+
 variable "timeout" {
   type        = number
   description = "Seconds the function may run (1-4): Cognito waits at most 5 s for a trigger."

@@ -398,3 +398,128 @@ run "alarm_topic_arn" {
     error_message = "every alarm notifies the given topic, in alarm and back to OK"
   }
 }
+
+# Mail template overrides (DESIGN.md "Contract: templates and languages"):
+# make build TEMPLATES_DIR=... ships them in the zip and lists their hashes in
+# bootstrap.json; the function finds them at TEMPLATES_DIR under its task root.
+run "templates_dir" {
+  command = plan
+
+  variables {
+    build_dir     = "tests/fixtures/arm64-templates"
+    templates_dir = "tests/fixtures/templates"
+    # No table, so no LINK_SECRET that is unknown until apply.
+    link_store = "attribute"
+  }
+
+  # The pool, client and API IDs given, so the environment is known at plan.
+  override_resource {
+    target          = aws_cognito_user_pool.this
+    override_during = plan
+    values = {
+      id       = "eu-west-1_Example"
+      arn      = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_Example"
+      endpoint = "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example"
+    }
+  }
+  override_resource {
+    target          = aws_cognito_user_pool_client.this
+    override_during = plan
+    values          = { id = "exampleclientid" }
+  }
+  override_resource {
+    target          = aws_apigatewayv2_api.this
+    override_during = plan
+    values = {
+      id            = "abc123"
+      api_endpoint  = "https://abc123.execute-api.eu-west-1.amazonaws.com"
+      execution_arn = "arn:aws:execute-api:eu-west-1:123456789012:abc123"
+    }
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables.TEMPLATES_DIR == "templates"
+    error_message = "TEMPLATES_DIR must name the zip's templates/ directory"
+  }
+}
+
+run "no_templates_dir" {
+  command = plan
+
+  variables {
+    link_store = "attribute"
+  }
+
+  # The pool, client and API IDs given, so the environment is known at plan.
+  override_resource {
+    target          = aws_cognito_user_pool.this
+    override_during = plan
+    values = {
+      id       = "eu-west-1_Example"
+      arn      = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_Example"
+      endpoint = "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example"
+    }
+  }
+  override_resource {
+    target          = aws_cognito_user_pool_client.this
+    override_during = plan
+    values          = { id = "exampleclientid" }
+  }
+  override_resource {
+    target          = aws_apigatewayv2_api.this
+    override_during = plan
+    values = {
+      id            = "abc123"
+      api_endpoint  = "https://abc123.execute-api.eu-west-1.amazonaws.com"
+      execution_arn = "arn:aws:execute-api:eu-west-1:123456789012:abc123"
+    }
+  }
+
+  assert {
+    condition     = !contains(keys(aws_lambda_function.this.environment[0].variables), "TEMPLATES_DIR")
+    error_message = "without templates_dir the function runs its built-in templates"
+  }
+}
+
+# The zip was built without the templates, or before they changed, or with
+# templates the variable no longer names: the plan stops, naming make build.
+run "templates_not_in_the_zip" {
+  command = plan
+
+  variables {
+    templates_dir = "tests/fixtures/templates"
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "templates_changed_since_the_build" {
+  command = plan
+
+  variables {
+    build_dir     = "tests/fixtures/arm64-templates"
+    templates_dir = "tests/fixtures/templates-edited"
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "zip_templates_without_templates_dir" {
+  command = plan
+
+  variables {
+    build_dir = "tests/fixtures/arm64-templates"
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "templates_dir_without_templates" {
+  command = plan
+
+  variables {
+    templates_dir = "tests/fixtures/arm64"
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
