@@ -61,12 +61,12 @@ lint-terraform:
 # a zip whose templates are not those of its templates_dir.
 build:
 	@case "$(LAMBDA_ARCH)" in arm64|x86_64) ;; *) echo "LAMBDA_ARCH must be arm64 or x86_64, not $(LAMBDA_ARCH)" >&2; exit 2;; esac
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(if $(filter x86_64,$(LAMBDA_ARCH)),amd64,$(LAMBDA_ARCH)) $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(BUILD)/bootstrap .
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(if $(filter x86_64,$(LAMBDA_ARCH)),amd64,$(LAMBDA_ARCH)) $(GO) build -tags lambda.norpc,lambdaonly -trimpath -ldflags='-s -w' -o $(BUILD)/bootstrap .
 	$(GO) run ./cmd/lambdazip -o $(BUILD)/bootstrap.zip $(if $(TEMPLATES_DIR),-templates '$(TEMPLATES_DIR)') $(BUILD)/bootstrap
 
 ## build-local: the same bootstrap for this machine's architecture
 build-local:
-	CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(BUILD)/bootstrap .
+	CGO_ENABLED=0 $(GO) build -tags lambda.norpc,lambdaonly -trimpath -ldflags='-s -w' -o $(BUILD)/bootstrap .
 
 # TEMPLATES_DIR, when given, reaches Terraform as templates_dir (absolute:
 # Terraform runs in terraform/).

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"os"
 	"testing"
 	"time"
@@ -83,5 +85,27 @@ func BenchmarkDispatch(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			benchEvent(b, c.env, readBenchEvent(b, c.event), c.wantErr, c.before)
 		})
+	}
+}
+
+// BenchmarkInit is the work the Lambda does at init, before its first event:
+// reading and checking the configuration and wiring the app (templates
+// checked, pages prepared). AWS clients are not made here (awsclients.go).
+func BenchmarkInit(b *testing.B) {
+	env := map[string]string{"AWS_REGION": "eu-west-1"}
+	for k, v := range baseEnv {
+		env[k] = v
+	}
+	getenv := func(k string) string { return env[k] }
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	b.ReportAllocs()
+	for b.Loop() {
+		cfg, err := lambdaConfig(getenv)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := newApp(cfg, lambdaClients(getenv, false), logger); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -1,3 +1,8 @@
+//go:build !lambdaonly
+
+// The local stack (make dev): compiled into every build but the Lambda
+// artifact, which make build makes with -tags lambdaonly (see lambdaonly.go).
+
 package main
 
 import (
@@ -20,6 +25,7 @@ import (
 
 	"magiclinks/config"
 	"magiclinks/gateway"
+	"magiclinks/handlers"
 	"magiclinks/links"
 	"magiclinks/local"
 )
@@ -100,7 +106,9 @@ func runLocal(ctx context.Context, args []string, getenv func(string) string, st
 		ses:     sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(stack.SESEndpoint()) }),
 		region:  region,
 		now:     clock.Now,
-		issuer:  stack.Issuer(),
+	}
+	if c.tokens, err = handlers.NewJWTVerifier(stack.Issuer(), cfg.UserPoolClientID, nil, clock.Now); err != nil {
+		return err
 	}
 	// The links live in process unless a DynamoDB stand-in is named (for
 	// example dynalite, as make integration runs it).

@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"io/fs"
 	"log"
 	"log/slog"
 	"net/http"
@@ -21,9 +20,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"magiclinks/challenge"
 	"magiclinks/cognito"
@@ -55,19 +51,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err // a Lambda init error naming the variables
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsOptions...)
-	if err != nil {
-		return fmt.Errorf("loading AWS configuration: %w", err)
-	}
-	c := clients{
-		cognito: cip.NewFromConfig(awsCfg),
-		ses:     sesv2.NewFromConfig(awsCfg),
-		region:  awsCfg.Region,
-	}
-	if cfg.LinksTable != "" {
-		c.dynamo = dynamodb.NewFromConfig(awsCfg)
-	}
-	app, err := newApp(cfg, c, logger)
+	app, err := newApp(cfg, lambdaClients(getenv, cfg.LinksTable != ""), logger)
 	if err != nil {
 		return err
 	}
@@ -112,10 +96,10 @@ type clients struct {
 	rand   io.Reader        // crypto/rand.Reader unless a test sets it
 	// wait replaces the /login response-time floor's timer in tests.
 	wait func(ctx context.Context, d time.Duration)
-	// issuer, when set, is the token issuer whose JWKS /me verifies tokens
-	// against itself (the local stack); in Lambda, API Gateway's JWT
-	// authorizer has verified them before the request arrives.
-	issuer string
+	// tokens verifies /me's tokens itself (the local stack); nil in Lambda,
+	// where API Gateway's JWT authorizer has verified them before the
+	// request arrives.
+	tokens handlers.TokenVerifier
 }
 
 type app struct {
@@ -134,27 +118,19 @@ func newApp(cfg config.Config, c clients, logger *slog.Logger) (*app, error) {
 		random = rand.Reader
 	}
 	pool := userpool.New(c.cognito, cfg.UserPoolID)
-	var overrides fs.FS
+	var tmpl *mailer.Templates // nil: the built-in ones, parsed on the first mail
 	if cfg.TemplatesDir != "" {
-		overrides = os.DirFS(cfg.TemplatesDir)
-	}
-	// Every template of every language is parsed and tried here, so a
-	// broken override stops the start (a Lambda init error) naming its file.
-	tmpl, err := mailer.LoadTemplates(overrides)
-	if err != nil {
-		return nil, fmt.Errorf("%w: TEMPLATES_DIR %s: %w", config.ErrInvalid, cfg.TemplatesDir, err)
+		// With overrides, every template of every language is parsed and
+		// tried here, so a broken override stops the start (a Lambda init
+		// error) naming its file.
+		var err error
+		if tmpl, err = mailer.LoadTemplates(os.DirFS(cfg.TemplatesDir)); err != nil {
+			return nil, fmt.Errorf("%w: TEMPLATES_DIR %s: %w", config.ErrInvalid, cfg.TemplatesDir, err)
+		}
 	}
 	m, err := mailer.New(c.ses, cfg.EmailFrom, cfg.SESConfigSet, tmpl)
 	if err != nil {
 		return nil, err
-	}
-	var tokens handlers.TokenVerifier // nil in Lambda: API Gateway verified the token
-	if c.issuer != "" {
-		v, err := handlers.NewJWTVerifier(c.issuer, cfg.UserPoolClientID, nil, now)
-		if err != nil {
-			return nil, err
-		}
-		tokens = v
 	}
 	secret := []byte(cfg.LinkSecret)
 	if len(secret) == 0 {
@@ -174,7 +150,7 @@ func newApp(cfg config.Config, c clients, logger *slog.Logger) (*app, error) {
 		Rand:       random,
 		Wait:       c.wait,
 		Region:     c.region,
-		Tokens:     tokens,
+		Tokens:     c.tokens,
 	}
 	backend, full := linkStore(cfg, c)
 	store := links.New(backend, nil)

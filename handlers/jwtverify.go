@@ -1,3 +1,8 @@
+//go:build !lambdaonly
+
+// The local token verifier: in Lambda, API Gateway's JWT authorizer checks
+// the tokens, so the Lambda artifact (-tags lambdaonly) leaves it out.
+
 package handlers
 
 import (

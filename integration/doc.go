@@ -15,7 +15,7 @@
 // with these variables set:
 //
 //	INTEGRATION_RIE          path of aws-lambda-rie
-//	INTEGRATION_BOOTSTRAP    path of the bootstrap built with -tags lambda.norpc
+//	INTEGRATION_BOOTSTRAP    path of the bootstrap built with -tags lambda.norpc,lambdaonly (make build-local)
 //	INTEGRATION_COGNITO_URL  cognito-local's endpoint, http://127.0.0.1:PORT
 //	INTEGRATION_SES_URL      aws-ses-v2-local's endpoint, http://127.0.0.1:PORT
 //	INTEGRATION_DYNAMODB_URL dynalite's endpoint, http://127.0.0.1:PORT

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,23 +31,28 @@ type Mailer struct {
 	from      string
 	app       string // the display name of from; "" for none
 	configSet string
-	templates *Templates
+	templates func() (*Templates, error)
 }
 
 // New returns a Mailer sending from from (e.g. "Example <no-reply@example.com>");
 // the display name, if any, names the app in the mail. configSet may be empty.
-// templates nil means the built-in ones.
+// templates nil means the built-in ones, parsed on the first mail: they are
+// checked by this package's tests at build time (TestLoadTemplatesBuiltin),
+// and a function's first event is often a trigger that sends none, so
+// they are not worth its cold start. Overrides are checked at start, by
+// LoadTemplates, before New.
 func New(ses Sender, from, configSet string, templates *Templates) (*Mailer, error) {
 	a, err := mail.ParseAddress(from)
 	if err != nil {
 		return nil, fmt.Errorf("mailer: sender %q: %w", from, err)
 	}
-	if templates == nil {
-		if templates, err = LoadTemplates(nil); err != nil {
-			return nil, fmt.Errorf("mailer: %w", err)
-		}
+	m := &Mailer{ses: ses, from: from, app: a.Name, configSet: configSet}
+	if templates != nil {
+		m.templates = func() (*Templates, error) { return templates, nil }
+	} else {
+		m.templates = sync.OnceValues(func() (*Templates, error) { return LoadTemplates(nil) })
 	}
-	return &Mailer{ses: ses, from: from, app: a.Name, configSet: configSet, templates: templates}, nil
+	return m, nil
 }
 
 // Message is a rendered mail.
@@ -58,14 +64,17 @@ type Message struct {
 // Render renders the mail in language l (an unsupported one gets
 // lang.Default) for a link and its code ("" for none), valid for ttl.
 func (m *Mailer) Render(l, to, link, code string, ttl time.Duration) (Message, error) {
-	l, set := m.templates.set(l)
+	templates, err := m.templates()
+	if err != nil {
+		return Message{}, fmt.Errorf("mailer: %w", err)
+	}
+	l, set := templates.set(l)
 	app := m.app
 	if app == "" {
 		app = defaultAppName(l)
 	}
 	f := Fields{AppName: app, Email: to, Link: link, Code: challenge.FormatCode(code), Expiry: Expiry(l, ttl)}
 	msg := Message{Lang: l}
-	var err error
 	if msg.Subject, err = set.execute(subjectFile, f); err != nil {
 		return Message{}, fmt.Errorf("mailer: %s/%s: %w", l, subjectFile, err)
 	}

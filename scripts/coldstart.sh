@@ -35,8 +35,8 @@ if [[ -n ${BOOTSTRAP:-} ]]; then
 else
 	bootstrap=$WORK/task/bootstrap
 	mkdir -p "$WORK/task"
-	echo "coldstart: building bootstrap (CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w', as make build-local)" >&2
-	CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o "$bootstrap" .
+	echo "coldstart: building bootstrap (CGO_ENABLED=0 go build -tags lambda.norpc,lambdaonly -trimpath -ldflags='-s -w', as make build-local)" >&2
+	CGO_ENABLED=0 go build -tags lambda.norpc,lambdaonly -trimpath -ldflags='-s -w' -o "$bootstrap" .
 fi
 # The yardstick: the trivial aws-lambda-go echo function, built the same way.
 trivial=$WORK/trivial/bootstrap

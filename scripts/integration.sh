@@ -119,8 +119,8 @@ if [[ -n ${INTEGRATION_BOOTSTRAP:-} ]]; then
 else
 	mkdir -p "$WORK/task"
 	BOOTSTRAP=$WORK/task/bootstrap
-	say "building bootstrap (CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w', as make build-local)"
-	CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o "$BOOTSTRAP" .
+	say "building bootstrap (CGO_ENABLED=0 go build -tags lambda.norpc,lambdaonly -trimpath -ldflags='-s -w', as make build-local)"
+	CGO_ENABLED=0 go build -tags lambda.norpc,lambdaonly -trimpath -ldflags='-s -w' -o "$BOOTSTRAP" .
 fi
 # The local stack the real clients drive: the binary as make dev runs it.
 DEV_BINARY=$WORK/magiclinks-dev

@@ -47,7 +47,7 @@ type run struct {
 
 func main() {
 	rieBin := flag.String("rie", ".tools/bin/aws-lambda-rie", "path of aws-lambda-rie")
-	bootstrap := flag.String("bootstrap", "build/bootstrap", "path of the bootstrap (built with -tags lambda.norpc)")
+	bootstrap := flag.String("bootstrap", "build/bootstrap", "path of the bootstrap (built with -tags lambda.norpc,lambdaonly)")
 	runs := flag.Int("n", 10, "number of cold starts")
 	eventPath := flag.String("event", "testdata/events/cognito-define-first-call.json", "event of the first invocation")
 	baseline := flag.String("baseline", "", "a second bootstrap measured side by side (the trivial echo function)")
