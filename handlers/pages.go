@@ -1,19 +1,25 @@
 package handlers
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"io/fs"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
+	"magiclinks/lang"
 	"magiclinks/web"
 )
 
@@ -29,9 +35,9 @@ func mountPages(r chi.Router, d Deps) {
 	me := &meHandler{tokens: d.Tokens}
 	r.Group(func(r chi.Router) {
 		r.Use(p.securityHeaders)
-		r.Get("/", p.serveFile("index.html", "no-cache"))
+		r.Get("/", p.servePage("index", "no-cache"))
 		// no-store: the page the link opens is never kept, nor is what it shows.
-		r.Get("/sign-in", p.serveFile("sign-in.html", "no-store"))
+		r.Get("/sign-in", p.servePage("sign-in", "no-store"))
 		r.Get("/assets/{name}", handle(p.serveAsset))
 		r.Get("/config.json", handle(p.serveConfig))
 		r.Get("/me", handle(me.serve))
@@ -59,8 +65,10 @@ type asset struct {
 }
 
 type pages struct {
-	files map[string]asset // by path in the embedded FS
-	csp   string
+	files map[string]asset // the assets, by path in the embedded FS ("assets/style.css")
+	// html holds each page ("index", "sign-in") rendered in each language.
+	html map[string]map[string]asset
+	csp  string
 	// config is the encoded /config.json, or nil with configErr saying why.
 	config    []byte
 	configErr *Error
@@ -68,7 +76,7 @@ type pages struct {
 
 func newPages(d Deps, fsys fs.FS) (*pages, error) {
 	p := &pages{files: map[string]asset{}}
-	err := fs.WalkDir(fsys, ".", func(name string, e fs.DirEntry, err error) error {
+	err := fs.WalkDir(fsys, "assets", func(name string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err
 		}
@@ -88,17 +96,14 @@ func newPages(d Deps, fsys fs.FS) (*pages, error) {
 		if ct == "" {
 			ct = "application/octet-stream"
 		}
-		sum := sha256.Sum256(b)
-		p.files[name] = asset{body: b, contentType: ct, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`}
+		p.files[name] = newAsset(b, ct)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading embedded pages: %w", err)
 	}
-	for _, name := range []string{"index.html", "sign-in.html"} {
-		if _, ok := p.files[name]; !ok {
-			return nil, fmt.Errorf("embedded pages: %s is missing", name)
-		}
+	if p.html, err = renderPages(fsys); err != nil {
+		return nil, fmt.Errorf("embedded pages: %w", err)
 	}
 
 	cfg := pageConfig{
@@ -158,10 +163,26 @@ func (p *pages) securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-func (p *pages) serveFile(name, cacheControl string) http.HandlerFunc {
-	a := p.files[name]
+// newAsset is body with its ETag: a hash of the bytes served, so each
+// language of a page has its own.
+func newAsset(body []byte, contentType string) asset {
+	sum := sha256.Sum256(body)
+	return asset{body: body, contentType: contentType, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`}
+}
+
+// servePage serves page in the language the request's Accept-Language
+// prefers (DESIGN.md "Contract: templates and languages"), the way POST
+// /login picks the mail's. Vary tells caches that the header chose the
+// body; the ETag differs per language, so a revalidation never hands one
+// language's page to another.
+func (p *pages) servePage(page, cacheControl string) http.HandlerFunc {
+	byLang := p.html[page]
 	return func(w http.ResponseWriter, r *http.Request) {
-		p.write(w, r, a, cacheControl)
+		l := lang.Negotiate(r.Header.Get("Accept-Language"), lang.Supported())
+		h := w.Header()
+		h.Set("Content-Language", l)
+		h.Add("Vary", "Accept-Language")
+		p.write(w, r, byLang[l], cacheControl)
 	}
 }
 
@@ -214,5 +235,123 @@ func (p *pages) serveConfig(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Cache-Control", "public, max-age=60")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(p.config)
+	return nil
+}
+
+// pageNames are the pages, each web/<name>.html; the catalogs' section
+// <name> holds its words and <name>.js what its script says.
+var pageNames = []string{"index", "sign-in"}
+
+// placeholder is a {name} in a message, filled in by the page or its script.
+var placeholder = regexp.MustCompile(`\{[A-Za-z]+\}`)
+
+// catalog is one language's words: section → key → message.
+type catalog map[string]map[string]string
+
+// renderPages renders every page in every language, once: the pages are
+// static per language, so serving one is a map lookup. Any gap — a
+// catalog that does not parse, lacks a key of en's or has one en lacks,
+// changes a placeholder, or a page that names an unknown key — is an error,
+// so a half-translated build never starts.
+func renderPages(fsys fs.FS) (map[string]map[string]asset, error) {
+	catalogs := map[string]catalog{}
+	for _, l := range lang.Supported() {
+		b, err := fs.ReadFile(fsys, "i18n/"+l+".json")
+		if err != nil {
+			return nil, err
+		}
+		var c catalog
+		if err := json.Unmarshal(b, &c); err != nil {
+			return nil, fmt.Errorf("i18n/%s.json: %w", l, err)
+		}
+		catalogs[l] = c
+	}
+	en := catalogs[lang.Default]
+	for l, c := range catalogs {
+		if err := sameKeys(en, c); err != nil {
+			return nil, fmt.Errorf("i18n/%s.json: %w", l, err)
+		}
+	}
+
+	out := map[string]map[string]asset{}
+	for _, name := range pageNames {
+		src, err := fs.ReadFile(fsys, name+".html")
+		if err != nil {
+			return nil, err
+		}
+		// The functions are replaced per language below; these only let
+		// the template parse.
+		base, err := template.New(name).Funcs(template.FuncMap{"t": noWords, "around": noWords}).Parse(string(src))
+		if err != nil {
+			return nil, err
+		}
+		out[name] = map[string]asset{}
+		for l, c := range catalogs {
+			words := c[name]
+			t := func(key string) (string, error) {
+				s, ok := words[key]
+				if !ok {
+					return "", fmt.Errorf("i18n/%s.json has no %q in %q", l, key, name)
+				}
+				return s, nil
+			}
+			// around splits a message at its one placeholder, for the
+			// element the page puts there ("If {email} can sign in").
+			around := func(key string) (split struct{ Before, After string }, err error) {
+				s, err := t(key)
+				if err != nil {
+					return split, err
+				}
+				loc := placeholder.FindAllStringIndex(s, -1)
+				if len(loc) != 1 {
+					return split, fmt.Errorf("i18n/%s.json: %s.%s needs exactly one {placeholder}: %q", l, name, key, s)
+				}
+				split.Before, split.After = s[:loc[0][0]], s[loc[0][1]:]
+				return split, nil
+			}
+			tmpl, err := base.Clone()
+			if err != nil {
+				return nil, err
+			}
+			var buf bytes.Buffer
+			data := struct {
+				Lang string
+				// Messages go into a <script type="application/json">
+				// block, which html/template escapes as JSON.
+				Messages map[string]string
+			}{l, c[name+".js"]}
+			if err := tmpl.Funcs(template.FuncMap{"t": t, "around": around}).Execute(&buf, data); err != nil {
+				return nil, fmt.Errorf("%s.html in %s: %w", name, l, err)
+			}
+			out[name][l] = newAsset(buf.Bytes(), "text/html; charset=utf-8")
+		}
+	}
+	return out, nil
+}
+
+func noWords(string) (string, error) { return "", nil }
+
+// sameKeys reports the first difference of c from en: a section or key
+// missing or extra, or a message whose placeholders are not en's.
+func sameKeys(en, c catalog) error {
+	for _, section := range slices.Sorted(maps.Keys(en)) {
+		for _, key := range slices.Sorted(maps.Keys(en[section])) {
+			s, ok := c[section][key]
+			if !ok {
+				return fmt.Errorf("%s.%s is missing", section, key)
+			}
+			want := slices.Sorted(slices.Values(placeholder.FindAllString(en[section][key], -1)))
+			if got := slices.Sorted(slices.Values(placeholder.FindAllString(s, -1))); !slices.Equal(got, want) {
+				return fmt.Errorf("%s.%s has placeholders %q, en has %q", section, key, got, want)
+			}
+		}
+	}
+	for section, keys := range c {
+		for key := range keys {
+			if _, ok := en[section][key]; !ok {
+				return fmt.Errorf("%s.%s is not in en.json", section, key)
+			}
+		}
+	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"magiclinks/config"
+	"magiclinks/lang"
 	"magiclinks/links"
 )
 
@@ -99,22 +100,41 @@ func TestPagesHaveNoInlineCode(t *testing.T) {
 	t.Parallel()
 	h := New(pagesDeps())
 	for _, path := range []string{"/", "/sign-in"} {
-		body := pagesGet(t, h, path, nil).Body.String()
-		for name, re := range map[string]*regexp.Regexp{
-			"inline script": inlineScript, "inline event handler": inlineHandler,
-			"inline style": inlineStyle, "javascript: URL": javascriptHref,
-		} {
-			if m := re.FindString(body); m != "" {
-				t.Errorf("%s has an %s: %q", path, name, m)
+		for _, l := range lang.Supported() {
+			body := pagesGet(t, h, path, http.Header{"Accept-Language": {l}}).Body.String()
+			// The one script element without src is the page's words: a
+			// JSON data block, which the browser never runs (so the CSP
+			// needs no exception). It must be nothing else: valid JSON, with
+			// no '<' that could end the element or open a comment early.
+			blocks := 0
+			for _, m := range scriptElement.FindAllStringSubmatch(body, -1) {
+				tag, content := m[1], m[2]
+				switch {
+				case strings.Contains(tag, ` src="`) && content == "":
+				case tag == ` type="application/json" id="messages"` && json.Valid([]byte(content)) && !strings.Contains(content, "<"):
+					blocks++
+				default:
+					t.Errorf("%s (%s): a script that is neither a file nor the JSON data block: <script%s>%.60s", path, l, tag, content)
+				}
 			}
-		}
-		for _, tag := range regexp.MustCompile(`(?i)<script\b[^>]*>`).FindAllString(body, -1) {
-			if !strings.Contains(tag, ` src="`) {
-				t.Errorf("%s: script tag without src: %s", path, tag)
+			if blocks != 1 {
+				t.Errorf("%s (%s): %d message blocks, want 1", path, l, blocks)
+			}
+			body = scriptElement.ReplaceAllString(body, "")
+			for name, re := range map[string]*regexp.Regexp{
+				"inline script": inlineScript, "inline event handler": inlineHandler,
+				"inline style": inlineStyle, "javascript: URL": javascriptHref,
+			} {
+				if m := re.FindString(body); m != "" {
+					t.Errorf("%s (%s) has an %s: %q", path, l, name, m)
+				}
 			}
 		}
 	}
 }
+
+// scriptElement is a whole <script> element: its attributes and content.
+var scriptElement = regexp.MustCompile(`(?is)<script\b([^>]*)>(.*?)</script\s*>`)
 
 // Every asset a page or script refers to is served, with the right type
 // (browsers refuse module scripts served as anything but JavaScript).

@@ -7,8 +7,10 @@ package web
 
 import "embed"
 
-// FS holds index.html (GET /), sign-in.html (GET /sign-in) and assets/
-// (GET /assets/<name>).
+// FS holds index.html (GET /) and sign-in.html (GET /sign-in), which are
+// html/template files rendered once per language at start; i18n/<lang>.json,
+// their words (section "index" for index.html, "index.js" for what its
+// script says, and so on); and assets/ (GET /assets/<name>).
 //
-//go:embed index.html sign-in.html assets
+//go:embed index.html sign-in.html i18n assets
 var FS embed.FS

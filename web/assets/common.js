@@ -3,6 +3,25 @@
 // (a link's challenge, a mailed code or an approved request's answer). No
 // framework, no build.
 
+// The page's words in the language the server chose for it (<html lang>),
+// from the page's JSON data block: the browser never runs a
+// type="application/json" script, so the CSP needs no exception for it.
+const MESSAGES = (() => {
+  try {
+    return JSON.parse(document.getElementById('messages').textContent) || {};
+  } catch {
+    return {};
+  }
+})();
+
+// t returns the message key of this page, with each {name} replaced by
+// vars[name]. A key the catalog lacks shows as itself: visible in a
+// screenshot, never an exception (the Go tests keep the catalogs complete).
+export function t(key, vars) {
+  const s = Object.hasOwn(MESSAGES, key) ? String(MESSAGES[key]) : key;
+  return s.replace(/\{([A-Za-z]+)\}/g, (m, name) => (vars && Object.hasOwn(vars, name) ? String(vars[name]) : m));
+}
+
 const MARKER_KEY = 'magiclinks.requested';
 const TOKENS_KEY = 'magiclinks.tokens';
 // The marker only says "this browser asked for a link to this address

@@ -8,7 +8,7 @@
 // can be typed here. The request handle lives only in this page's memory and
 // the poll's path: never in storage, never in the address bar.
 import {
-  classify, loadConfig, rememberRequest, retryAfterMs, show, signInWithAnswer,
+  classify, loadConfig, rememberRequest, retryAfterMs, show, signInWithAnswer, t,
 } from './common.js';
 
 const form = document.getElementById('request-form');
@@ -23,6 +23,10 @@ const codeSubmit = document.getElementById('code-submit');
 const waitStatus = document.getElementById('wait-status');
 const sentEnd = document.getElementById('sent-end');
 const finishRetry = document.getElementById('finish-retry');
+// The buttons' own words, in the page's language, to put back after
+// "Sending…" and "Signing in…".
+const submitLabel = submit.textContent;
+const codeSubmitLabel = codeSubmit.textContent;
 
 // The configuration says whether this deployment waits for approvals and
 // mails codes. Without it (offline, not set up) the page still asks for
@@ -77,13 +81,13 @@ async function request(event) {
   setStatus('');
   const email = input.value.trim().toLowerCase();
   if (!email || !input.validity.valid) {
-    setFieldError(fieldError, input, email ? 'Enter an address like name@example.com.' : 'Enter your email address.');
+    setFieldError(fieldError, input, email ? t('emailInvalid') : t('emailMissing'));
     input.focus();
     return;
   }
   setFieldError(fieldError, input, '');
   submit.disabled = true;
-  submit.textContent = 'Sending…';
+  submit.textContent = t('sending');
   try {
     const res = await fetch('login', {
       method: 'POST',
@@ -104,23 +108,20 @@ async function request(event) {
       return;
     }
     if (res.status === 400 || res.status === 413) {
-      setFieldError(fieldError, input, body.message ? capitalise(body.message) + '.' : 'Check the address and try again.');
+      // The server's message is English; the page says it in its own words.
+      setFieldError(fieldError, input, t('emailRefused'));
       input.focus();
     } else if (res.status === 429) {
-      setStatus('Too many sign-in requests from this network right now. Please wait a few minutes and try again.', 'error');
+      setStatus(t('throttled'), 'error');
     } else {
-      setStatus('We could not send the link just now. Please try again in a moment.', 'error');
+      setStatus(t('sendFailed'), 'error');
     }
   } catch {
-    setStatus('We could not reach the server. Check your connection and try again.', 'error');
+    setStatus(t('offline'), 'error');
   } finally {
     submit.disabled = false;
-    submit.textContent = 'Email me a sign-in link';
+    submit.textContent = submitLabel;
   }
-}
-
-function capitalise(s) {
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 // sent shows "Check your inbox" and, where the deployment offers them, the
@@ -138,7 +139,7 @@ function sent(email, body) {
   setFieldError(codeError, codeInput, '');
   setEnd('');
   if (cross) {
-    waitStatus.textContent = 'Waiting for the other device…';
+    waitStatus.textContent = t('waiting');
     waiting = { email, request: body.request, started: Date.now(), delay: POLL_FIRST_MS, timer: 0, inFlight: false, answer: '' };
     schedule(waiting, POLL_FIRST_MS);
   }
@@ -192,14 +193,14 @@ async function poll(w) {
   // the request when it signs in: the page must not say "ended" then).
   if (w !== waiting || finishing) return;
   if (!res) {
-    waitStatus.textContent = 'Waiting for the other device… (the connection dropped; still trying)';
+    waitStatus.textContent = t('waitingOffline');
     schedule(w, nextDelay(w));
     return;
   }
   if (res.status === 200 && body && body.status === 'approved' && typeof body.answer === 'string' && body.answer) {
     w.answer = body.answer; // told once: keep it in case signing in must be retried
     clearTimeout(w.timer);
-    waitStatus.textContent = 'Approved on your other device. Signing you in…';
+    waitStatus.textContent = t('approved');
     finish(w.email, w.answer, 'approved');
     return;
   }
@@ -211,7 +212,7 @@ async function poll(w) {
     schedule(w, Math.max(retryAfterMs(res, POLL_MAX_MS), nextDelay(w)));
     return;
   }
-  waitStatus.textContent = 'Waiting for the other device…';
+  waitStatus.textContent = t('waiting');
   schedule(w, nextDelay(w)); // pending, or a passing server error
 }
 
@@ -222,10 +223,7 @@ function ended() {
   stopWaiting();
   document.getElementById('number-panel').hidden = true;
   const codes = !codeForm.hidden;
-  setEnd((codes
-    ? 'This sign-in request has ended: it can no longer be approved from another device. Type the code from the email, open the link in this browser, or ask for a new link.'
-    : 'This sign-in request has ended: it can no longer be approved from another device. Open the link in this browser, or ask for a new link.') +
-    ' Already used the link? Then you are signed in there.');
+  setEnd((codes ? t('endedCodes') : t('endedNoCodes')) + ' ' + t('alreadyUsed'));
   setState('ended');
 }
 
@@ -244,8 +242,8 @@ async function submitCode(event) {
   const code = normaliseCode(codeInput.value);
   if (!code) {
     setFieldError(codeError, codeInput, codeInput.value.trim()
-      ? 'A code is 6 letters and digits, like ABC-123. Check it against the email.'
-      : 'Type the code from the email.');
+      ? t('codeInvalid')
+      : t('codeMissing'));
     codeInput.focus();
     return;
   }
@@ -262,7 +260,7 @@ async function finish(email, answer, how) {
   if (waiting) clearTimeout(waiting.timer);
   setState('working');
   codeSubmit.disabled = true;
-  codeSubmit.textContent = 'Signing in…';
+  codeSubmit.textContent = t('signingIn');
   if (how !== 'code') setEnd('');
   try {
     if (!config) throw new Error('no configuration');
@@ -277,11 +275,11 @@ async function finish(email, answer, how) {
     const kind = config ? classify(err) : 'network';
     if (how === 'code') {
       if (kind === 'used') {
-        setFieldError(codeError, codeInput, 'That code did not work. Check it against the newest email: each code works once, for a short time, and only for the address it was sent to.');
+        setFieldError(codeError, codeInput, t('codeWrong'));
       } else if (kind === 'throttled') {
-        setFieldError(codeError, codeInput, 'Too many attempts right now. Wait a minute, then try again.');
+        setFieldError(codeError, codeInput, t('codeThrottled'));
       } else {
-        setFieldError(codeError, codeInput, 'We could not reach the sign-in service. Check your connection and try again.');
+        setFieldError(codeError, codeInput, t('codeOffline'));
       }
       codeInput.focus();
       codeInput.select(); // typing again replaces it
@@ -292,19 +290,17 @@ async function finish(email, answer, how) {
       // or code was used meanwhile, or it expired).
       stopWaiting();
       document.getElementById('number-panel').hidden = true;
-      setEnd('The approval could not be used: this sign-in request has ended. Type the code from the email, open the link in this browser, or ask for a new link.');
+      setEnd(t('approvalEnded'));
       setState('ended');
     } else {
       // Not spent yet: the same answer works once the service answers.
-      setEnd(kind === 'throttled'
-        ? 'Approved, but there were too many attempts just now. Wait a minute, then try again.'
-        : 'Approved, but we could not reach the sign-in service. Check your connection and try again.', true);
+      setEnd(kind === 'throttled' ? t('approvedThrottled') : t('approvedOffline'), true);
       setState('error-' + kind);
     }
   } finally {
     finishing = false;
     codeSubmit.disabled = false;
-    codeSubmit.textContent = 'Sign in';
+    codeSubmit.textContent = codeSubmitLabel;
   }
 }
 

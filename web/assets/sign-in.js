@@ -16,7 +16,7 @@
 // the link in the system browser.
 import {
   CognitoError, classify, clearTokens, cognito, jwtClaims, loadConfig,
-  loadTokens, newLinkHref, postJSON, show, signInWithAnswer, wasRequested,
+  loadTokens, newLinkHref, postJSON, show, signInWithAnswer, t, wasRequested,
 } from './common.js';
 
 // Read and drop the fragment before anything else can fail, so the
@@ -45,52 +45,21 @@ export function parseLink(s) {
   return { email, answer };
 }
 
-// What each failure tells the person. "Expired" and "already used" are one
-// message on purpose: Cognito answers both the same way, and so do we.
+// What each failure tells the person: the title and text are the messages
+// <kind>Title and <kind>Text. "Expired" and "already used" are one message
+// on purpose: Cognito answers both the same way, and so do we.
 // retry: offer Try again (the last action); signIn: offer "Sign in on this
 // device" (the link still works).
 const ERRORS = {
-  used: {
-    title: 'This link has expired or was already used',
-    text: 'Each sign-in link works once, for a short time. Ask for a new one and open the newest email.',
-  },
-  malformed: {
-    title: 'This link is incomplete',
-    text: 'Part of the link seems to be missing or changed — some email apps break long links. Ask for a new link, or copy the whole link from the email into the address bar.',
-  },
-  missing: {
-    title: 'Open the link from your email',
-    text: 'This page finishes signing in from the link we email you. Ask for a link to get started.',
-  },
-  network: {
-    title: 'We could not reach the sign-in service',
-    text: 'Check your connection and try again. If it keeps failing, ask for a new link.',
-    retry: true,
-  },
-  throttled: {
-    title: 'Too many attempts right now',
-    text: 'Wait a minute, then try again.',
-    retry: true,
-  },
-  config: {
-    title: 'Sign-in is not set up here yet',
-    text: 'The site is missing part of its sign-in configuration. Please try again later.',
-    retry: true,
-  },
-  ended: {
-    title: 'Your session has ended',
-    text: 'For your security, sessions last a limited time. Ask for a new link to sign in again.',
-  },
-  'wrong-number': {
-    title: "That number didn't match",
-    text: "That sign-in request can't be approved any more; ask for a new link there, or sign in here.",
-    signIn: true,
-  },
-  'no-approvals': {
-    title: 'Approving from here is not available',
-    text: 'This site cannot approve a sign-in on another device right now. Sign in on this device instead, or ask for a new link there.',
-    signIn: true,
-  },
+  used: { key: 'used' },
+  malformed: { key: 'malformed' },
+  missing: { key: 'missing' },
+  network: { key: 'network', retry: true },
+  throttled: { key: 'throttled', retry: true },
+  config: { key: 'config', retry: true },
+  ended: { key: 'ended' },
+  'wrong-number': { key: 'wrongNumber', signIn: true },
+  'no-approvals': { key: 'noApprovals', signIn: true },
 };
 
 let link = parseLink(fragment);
@@ -100,8 +69,8 @@ let confirmState = 'confirm'; // the choice view's state, to go back to
 
 function fail(kind, email) {
   const e = ERRORS[kind] || ERRORS.network;
-  document.getElementById('error-title').textContent = e.title;
-  document.getElementById('error-text').textContent = e.text;
+  document.getElementById('error-title').textContent = t(e.key + 'Title');
+  document.getElementById('error-text').textContent = t(e.key + 'Text');
   const live = Boolean(link && link.answer);
   const retry = Boolean(e.retry && live && retryAction);
   const signInHere = Boolean(e.signIn && live);
@@ -154,7 +123,7 @@ async function approve(event) {
   const input = document.getElementById('number');
   const number = input.value.replace(/\s/g, '');
   if (!/^[0-9]{2}$/.test(number)) {
-    setNumberError('Type the two digits your other device shows.');
+    setNumberError(t('numberFormat'));
     input.focus();
     return;
   }
@@ -162,8 +131,9 @@ async function approve(event) {
   busy = true;
   retryAction = approve;
   const button = document.getElementById('approve');
+  const label = button.textContent;
   button.disabled = true;
-  button.textContent = 'Approving…';
+  button.textContent = t('approving');
   document.body.dataset.state = 'approving';
   const { email, answer } = link;
   try {
@@ -183,7 +153,7 @@ async function approve(event) {
       fail('throttled', email);
     } else if (status === 400 && body.error === 'invalid_number') {
       document.body.dataset.state = 'approve';
-      setNumberError('Type the two digits your other device shows.');
+      setNumberError(t('numberFormat'));
       input.focus();
     } else if (status === 400) {
       fail('malformed', email);
@@ -195,7 +165,7 @@ async function approve(event) {
   } finally {
     busy = false;
     button.disabled = false;
-    button.textContent = 'Approve';
+    button.textContent = label;
   }
 }
 
@@ -254,23 +224,25 @@ function fullLink() {
 
 // setUpOpenElsewhere offers the system browser to someone in an in-app one.
 function setUpOpenElsewhere(app, os) {
-  const where = app === 'app' || app === 'mail app' ? 'this app' : app;
-  document.getElementById('inapp-note').textContent =
-    'You opened the link inside ' + where + '. Signing in here keeps you signed in only inside ' + where + '.';
+  // The app's name as the sentences use it; brands stay as they are.
+  let where = app;
+  if (app === 'app' || app === 'mail app') where = t('thisApp');
+  else if (app === 'Google app') where = t('googleApp');
+  document.getElementById('inapp-note').textContent = t('inappNote', { app: where });
   document.getElementById('inapp-note').hidden = false;
   document.getElementById('open-elsewhere').hidden = false;
   const text = document.getElementById('open-text');
   if (os === 'android') {
-    text.textContent = 'Open the link in your usual browser and sign in there.';
+    text.textContent = t('openAndroid');
     document.getElementById('open-browser').hidden = false;
   } else if (os === 'ios') {
-    text.textContent = 'Tap the ⋯ or share button of ' + where + ' and choose “Open in Safari” or “Open in browser”. Or copy the link and paste it into Safari.';
+    text.textContent = t('openIOS', { app: where });
     document.getElementById('open-safari').hidden = false;
     // "Open in Safari" from the app's menu opens the address shown, so the
     // link goes back there — a fragment, which no server sees.
     history.replaceState(null, '', fullLink());
   } else {
-    text.textContent = 'Copy the link and paste it into your usual browser.';
+    text.textContent = t('openOther');
   }
 }
 
@@ -295,9 +267,9 @@ async function copyLink() {
   if (!fragment) return;
   try {
     await navigator.clipboard.writeText(fullLink());
-    out.textContent = 'Copied. Paste it into your browser’s address bar.';
+    out.textContent = t('copied');
   } catch {
-    out.textContent = 'This app does not let the page copy. Long-press the link in the email and copy it from there.';
+    out.textContent = t('copyFailed');
   }
 }
 
@@ -318,7 +290,7 @@ async function confirm() {
   approveStart.hidden = !cross;
   document.getElementById('approve-help').hidden = !cross;
   document.getElementById('code-help').hidden = !(config && config.codes);
-  if (cross) cont.textContent = 'Sign in on this device';
+  if (cross) cont.textContent = t('signInHere');
   if (app) {
     // Lead with what keeps the sign-in out of the app: approving the
     // device that asked, or opening the link in the system browser.
@@ -328,7 +300,7 @@ async function confirm() {
       approveStart.classList.remove('secondary');
       cont.classList.add('secondary');
     }
-    cont.textContent = 'Sign in here, inside this app';
+    cont.textContent = t('signInInApp');
     document.getElementById('open-elsewhere').after(cont);
   }
   confirmState = app ? 'confirm-inapp' : 'confirm';
@@ -344,10 +316,10 @@ async function showSignedIn() {
     clearTokens();
     return fail('ended', claims.email);
   }
-  document.getElementById('who').textContent = claims.email || 'unknown address';
+  document.getElementById('who').textContent = claims.email || t('unknownAddress');
   const status = document.getElementById('me-status');
   const dl = document.getElementById('me-claims');
-  status.textContent = 'Checking with the server…';
+  status.textContent = t('meChecking');
   status.hidden = false;
   dl.hidden = true;
   document.body.dataset.state = 'signed-in';
@@ -361,7 +333,7 @@ async function showSignedIn() {
       cache: 'no-store',
     });
   } catch {
-    status.textContent = 'Could not reach the server to check your session. Reload to try again.';
+    status.textContent = t('meOffline');
     return;
   }
   if (res.status === 401) {
@@ -375,7 +347,7 @@ async function showSignedIn() {
     me = null;
   }
   if (!res.ok || !me) {
-    status.textContent = 'The server could not check your session just now (' + res.status + '). Reload to try again.';
+    status.textContent = t('meFailed', { status: res.status });
     return;
   }
   document.getElementById('me-email').textContent = me.email || '—';
@@ -403,8 +375,8 @@ async function signOut() {
   clearTokens();
   button.disabled = false;
   document.getElementById('signed-out-text').textContent = revoked
-    ? 'You have been signed out everywhere this account was signed in.'
-    : 'You have been signed out on this device. We could not reach the sign-in service to end your other sessions.';
+    ? t('signedOutEverywhere')
+    : t('signedOutHere');
   document.body.dataset.state = 'signed-out';
   show('view-signed-out');
 }
