@@ -1,8 +1,8 @@
 package cognito
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 )
 
 // Trigger events are decoded leniently: real ones carry nulls, omit keys and,
@@ -44,24 +44,56 @@ func decodeEvent(payload []byte) (event, error) {
 	e.TriggerSource = str(e.raw["triggerSource"])
 	e.UserName = str(e.raw["userName"])
 
-	var req map[string]json.RawMessage
-	_ = json.Unmarshal(e.raw["request"], &req) // null or not an object: an empty request
-	e.Request = request{
-		UserAttributes:             strMap(req["userAttributes"]),
-		ChallengeName:              str(req["challengeName"]),
-		ChallengeAnswer:            str(req["challengeAnswer"]),
-		PrivateChallengeParameters: strMap(req["privateChallengeParameters"]),
-		UserNotFound:               isTrue(req["userNotFound"]),
+	// One typed pass over the request. A field of the wrong type is an
+	// UnmarshalTypeError, after which Unmarshal goes on with the rest and
+	// leaves that field zero: exactly the leniency wanted (a map keeps its
+	// string values only, a bool is true only for a JSON true).
+	var req requestJSON
+	var typeErr *json.UnmarshalTypeError
+	if err := json.Unmarshal(e.raw["request"], &req); err != nil && !errors.As(err, &typeErr) {
+		req = requestJSON{} // absent, null or not an object: an empty request
 	}
-	var session []map[string]json.RawMessage
-	_ = json.Unmarshal(req["session"], &session)
-	for _, s := range session {
+	e.Request = request{
+		UserAttributes:             nonNil(req.UserAttributes),
+		ChallengeName:              deref(req.ChallengeName),
+		ChallengeAnswer:            deref(req.ChallengeAnswer),
+		PrivateChallengeParameters: nonNil(req.PrivateChallengeParameters),
+		UserNotFound:               req.UserNotFound != nil && *req.UserNotFound,
+	}
+	for _, s := range req.Session {
 		e.Request.Session = append(e.Request.Session, sessionEntry{
-			ChallengeName:   str(s["challengeName"]),
-			ChallengeResult: isTrue(s["challengeResult"]),
+			ChallengeName:   deref(s.ChallengeName),
+			ChallengeResult: s.ChallengeResult != nil && *s.ChallengeResult,
 		})
 	}
 	return e, nil
+}
+
+// requestJSON is the part of the request the triggers read, as it arrives.
+type requestJSON struct {
+	UserAttributes map[string]string `json:"userAttributes"`
+	Session        []struct {
+		ChallengeName   *string `json:"challengeName"`
+		ChallengeResult *bool   `json:"challengeResult"`
+	} `json:"session"`
+	ChallengeName              *string           `json:"challengeName"`
+	ChallengeAnswer            *string           `json:"challengeAnswer"`
+	PrivateChallengeParameters map[string]string `json:"privateChallengeParameters"`
+	UserNotFound               *bool             `json:"userNotFound"`
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
 }
 
 // respond returns the whole event with its response replaced.
@@ -84,24 +116,4 @@ func str(raw json.RawMessage) string {
 		return ""
 	}
 	return s
-}
-
-func isTrue(raw json.RawMessage) bool {
-	return bytes.Equal(bytes.TrimSpace(raw), []byte("true"))
-}
-
-// strMap keeps the string values of a JSON object and drops the others.
-func strMap(raw json.RawMessage) map[string]string {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil {
-		return map[string]string{}
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		var s string
-		if json.Unmarshal(v, &s) == nil {
-			out[k] = s
-		}
-	}
-	return out
 }
