@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/go-chi/chi/v5"
 
@@ -26,20 +27,30 @@ import (
 // mountPages adds the sign-in page routes: GET /, GET /sign-in, their
 // assets under GET /assets/{name}, GET /config.json and GET /me.
 func mountPages(r chi.Router, d Deps) {
-	p, err := newPages(d, web.FS)
-	if err != nil {
-		// The pages are compiled in; this is a build mistake, which the
-		// package's tests catch before any deploy.
-		panic(err)
-	}
+	// The pages are rendered on the first request that needs them, not at
+	// start: a function's first event is often a trigger, which needs none,
+	// and rendering every page in every language is most of the router's
+	// init. They are compiled in and checked by this package's tests, so a
+	// failure here is a build mistake.
+	get := sync.OnceValue(func() *pages {
+		p, err := newPages(d, web.FS)
+		if err != nil {
+			panic(err)
+		}
+		return p
+	})
 	me := &meHandler{tokens: d.Tokens}
 	r.Group(func(r chi.Router) {
-		r.Use(p.securityHeaders)
-		r.Get("/", p.servePage("index", "no-cache"))
+		r.Use(func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				get().securityHeaders(next).ServeHTTP(w, r)
+			})
+		})
+		r.Get("/", func(w http.ResponseWriter, r *http.Request) { get().servePage("index", "no-cache")(w, r) })
 		// no-store: the page the link opens is never kept, nor is what it shows.
-		r.Get("/sign-in", p.servePage("sign-in", "no-store"))
-		r.Get("/assets/{name}", handle(p.serveAsset))
-		r.Get("/config.json", handle(p.serveConfig))
+		r.Get("/sign-in", func(w http.ResponseWriter, r *http.Request) { get().servePage("sign-in", "no-store")(w, r) })
+		r.Get("/assets/{name}", handle(func(w http.ResponseWriter, r *http.Request) error { return get().serveAsset(w, r) }))
+		r.Get("/config.json", handle(func(w http.ResponseWriter, r *http.Request) error { return get().serveConfig(w, r) }))
 		r.Get("/me", handle(me.serve))
 	})
 }
