@@ -89,14 +89,7 @@ func startLocalStack(t *testing.T) *localStack {
 	}
 	t.Cleanup(func() {
 		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
+		waitOrKill(cmd, 10*time.Second)
 		logFile.Close()
 		if t.Failed() {
 			out, _ := os.ReadFile(logPath)
@@ -317,14 +310,7 @@ func startLineClient(t *testing.T, s *localStack, name string, args ...string) *
 	}()
 	t.Cleanup(func() {
 		in.Close()
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
+		waitOrKill(cmd, 10*time.Second)
 		if t.Failed() && stderr.Len() > 0 {
 			t.Logf("stderr of %s:\n%s", name, tailBytes(stderr.Bytes(), 8000))
 		}
@@ -709,5 +695,18 @@ func TestRealClients(t *testing.T) {
 			slices.Sort(exercised)
 			t.Logf("CLIENT %s: %s; exercised %v", cc.name, c.version(), slices.Compact(exercised))
 		})
+	}
+}
+
+// waitOrKill waits for cmd to exit after it was asked to stop, and kills it
+// if it has not within d.
+func waitOrKill(cmd *exec.Cmd, d time.Duration) {
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		cmd.Process.Kill()
+		<-done
 	}
 }
