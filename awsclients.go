@@ -41,15 +41,41 @@ func lazyAWS() func() (aws.Config, error) {
 	})
 }
 
+// The wrappers below hold each client's operations as functions whose types
+// name only the operations' inputs, options and outputs, never the SDK
+// client. That is what keeps the artifact small: the wrappers live in
+// interfaces, and text/template calls methods by name through reflection, so
+// the linker keeps every exported method of every type reachable from a value
+// in an interface. A wrapper holding a *cognitoidentityprovider.Client, even
+// inside a func type or as a type argument, kept all of its hundred-odd
+// operations, and DynamoDB's and SES's, in the binary (9 MiB of the 22);
+// build_test.go checks that they stay out.
+
+// op is the signature of an SDK operation.
+type op[I, O, Opt any] = func(context.Context, *I, ...func(*Opt)) (*O, error)
+
+// cognitoOps are the user pool's admin operations this function calls.
+type cognitoOps struct {
+	getUser       op[cip.AdminGetUserInput, cip.AdminGetUserOutput, cip.Options]
+	createUser    op[cip.AdminCreateUserInput, cip.AdminCreateUserOutput, cip.Options]
+	setPassword   op[cip.AdminSetUserPasswordInput, cip.AdminSetUserPasswordOutput, cip.Options]
+	setAttributes op[cip.AdminUpdateUserAttributesInput, cip.AdminUpdateUserAttributesOutput, cip.Options]
+}
+
+func newCognitoOps(cfg aws.Config) cognitoOps {
+	c := cip.NewFromConfig(cfg)
+	return cognitoOps{c.AdminGetUser, c.AdminCreateUser, c.AdminSetUserPassword, c.AdminUpdateUserAttributes}
+}
+
 // lazyCognito is the user pool's admin API, made on first call.
-type lazyCognito struct{ get func() (*cip.Client, error) }
+type lazyCognito struct{ get func() (cognitoOps, error) }
 
 func (l lazyCognito) AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput, o ...func(*cip.Options)) (*cip.AdminGetUserOutput, error) {
 	c, err := l.get()
 	if err != nil {
 		return nil, err
 	}
-	return c.AdminGetUser(ctx, in, o...)
+	return c.getUser(ctx, in, o...)
 }
 
 func (l lazyCognito) AdminCreateUser(ctx context.Context, in *cip.AdminCreateUserInput, o ...func(*cip.Options)) (*cip.AdminCreateUserOutput, error) {
@@ -57,7 +83,7 @@ func (l lazyCognito) AdminCreateUser(ctx context.Context, in *cip.AdminCreateUse
 	if err != nil {
 		return nil, err
 	}
-	return c.AdminCreateUser(ctx, in, o...)
+	return c.createUser(ctx, in, o...)
 }
 
 func (l lazyCognito) AdminSetUserPassword(ctx context.Context, in *cip.AdminSetUserPasswordInput, o ...func(*cip.Options)) (*cip.AdminSetUserPasswordOutput, error) {
@@ -65,7 +91,7 @@ func (l lazyCognito) AdminSetUserPassword(ctx context.Context, in *cip.AdminSetU
 	if err != nil {
 		return nil, err
 	}
-	return c.AdminSetUserPassword(ctx, in, o...)
+	return c.setPassword(ctx, in, o...)
 }
 
 func (l lazyCognito) AdminUpdateUserAttributes(ctx context.Context, in *cip.AdminUpdateUserAttributesInput, o ...func(*cip.Options)) (*cip.AdminUpdateUserAttributesOutput, error) {
@@ -73,31 +99,47 @@ func (l lazyCognito) AdminUpdateUserAttributes(ctx context.Context, in *cip.Admi
 	if err != nil {
 		return nil, err
 	}
-	return c.AdminUpdateUserAttributes(ctx, in, o...)
+	return c.setAttributes(ctx, in, o...)
 }
 
 // lazySES is SES v2's SendEmail, made on first call.
-type lazySES struct{ get func() (*sesv2.Client, error) }
+type lazySES struct {
+	get func() (op[sesv2.SendEmailInput, sesv2.SendEmailOutput, sesv2.Options], error)
+}
+
+func newSendEmail(cfg aws.Config) op[sesv2.SendEmailInput, sesv2.SendEmailOutput, sesv2.Options] {
+	return sesv2.NewFromConfig(cfg).SendEmail
+}
 
 func (l lazySES) SendEmail(ctx context.Context, in *sesv2.SendEmailInput, o ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
-	c, err := l.get()
+	send, err := l.get()
 	if err != nil {
 		return nil, err
 	}
-	return c.SendEmail(ctx, in, o...)
+	return send(ctx, in, o...)
+}
+
+// dynamoOps are the links table's operations.
+type dynamoOps struct {
+	getItem    op[dynamodb.GetItemInput, dynamodb.GetItemOutput, dynamodb.Options]
+	putItem    op[dynamodb.PutItemInput, dynamodb.PutItemOutput, dynamodb.Options]
+	updateItem op[dynamodb.UpdateItemInput, dynamodb.UpdateItemOutput, dynamodb.Options]
+}
+
+func newDynamoOps(cfg aws.Config) dynamoOps {
+	c := dynamodb.NewFromConfig(cfg)
+	return dynamoOps{c.GetItem, c.PutItem, c.UpdateItem}
 }
 
 // lazyDynamo is the links table's API, made on first call.
-type lazyDynamo struct {
-	get func() (*dynamodb.Client, error)
-}
+type lazyDynamo struct{ get func() (dynamoOps, error) }
 
 func (l lazyDynamo) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	c, err := l.get()
 	if err != nil {
 		return nil, err
 	}
-	return c.GetItem(ctx, in, o...)
+	return c.getItem(ctx, in, o...)
 }
 
 func (l lazyDynamo) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
@@ -105,7 +147,7 @@ func (l lazyDynamo) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ..
 	if err != nil {
 		return nil, err
 	}
-	return c.PutItem(ctx, in, o...)
+	return c.putItem(ctx, in, o...)
 }
 
 func (l lazyDynamo) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
@@ -113,20 +155,20 @@ func (l lazyDynamo) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput
 	if err != nil {
 		return nil, err
 	}
-	return c.UpdateItem(ctx, in, o...)
+	return c.updateItem(ctx, in, o...)
 }
 
 // lambdaClients are the clients of the Lambda function, none made yet.
 func lambdaClients(getenv func(string) string, withTable bool) clients {
 	cfg := lazyAWS()
 	c := clients{
-		cognito: lazyCognito{lazy(cfg, func(a aws.Config) *cip.Client { return cip.NewFromConfig(a) })},
-		ses:     lazySES{lazy(cfg, func(a aws.Config) *sesv2.Client { return sesv2.NewFromConfig(a) })},
+		cognito: lazyCognito{lazy(cfg, newCognitoOps)},
+		ses:     lazySES{lazy(cfg, newSendEmail)},
 		// Lambda always sets AWS_REGION; /config.json tells it to the page.
 		region: getenv("AWS_REGION"),
 	}
 	if withTable {
-		c.dynamo = lazyDynamo{lazy(cfg, func(a aws.Config) *dynamodb.Client { return dynamodb.NewFromConfig(a) })}
+		c.dynamo = lazyDynamo{lazy(cfg, newDynamoOps)}
 	}
 	return c
 }
