@@ -77,15 +77,20 @@ func MaskEmail(email string) string {
 // addressLike matches what could be an email address inside free text, such
 // as an AWS error message naming a recipient, with its @ plain or
 // percent-encoded (%40, or %2540 encoded twice) as in a URL or path.
-var addressLike = regexp.MustCompile(`(?i)[^\s@<>"'(),;:/\[\]]+?(@|%40|%2540)[^\s@<>"'(),;:/\[\]]+`)
+//
+// It is compiled on the first error, not at every cold start.
+var addressLike = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)[^\s@<>"'(),;:/\[\]]+?(@|%40|%2540)[^\s@<>"'(),;:/\[\]]+`)
+})
 
 // Redact masks every address-like run in s. Error messages from AWS can name
 // the recipient (SES MessageRejected, an IAM denial on identity/<address>),
 // and adapter errors quote URLs with the address percent-encoded, so every
 // error string goes through it before it is logged.
 func Redact(s string) string {
-	return addressLike.ReplaceAllStringFunc(s, func(m string) string {
-		loc := addressLike.FindStringSubmatchIndex(m)
+	re := addressLike()
+	return re.ReplaceAllStringFunc(s, func(m string) string {
+		loc := re.FindStringSubmatchIndex(m)
 		local, domain := m[:loc[2]], m[loc[3]:]
 		if local == "" {
 			return "***"
