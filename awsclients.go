@@ -2,43 +2,42 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"os"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"magiclinks/awsenv"
 )
 
-// In Lambda the AWS configuration and each client are made on first use,
-// once, safely under concurrency: a fresh instance's first event is often a
-// DefineAuthChallenge or CreateAuthChallenge, which need no AWS call, and
-// should not wait for the SDK's configuration to be read.
+// In Lambda the AWS settings are read at start, where a wrong one is an init
+// error naming it (awsenv: microseconds, no I/O but AWS_CA_BUNDLE), and each
+// client is made on first use, once, safely under concurrency: a fresh
+// instance's first event is often a DefineAuthChallenge or
+// CreateAuthChallenge, which need no AWS call and should not wait for one.
 
-// lazy returns a function that makes a client from the configuration the
-// first time it is called and the same client (or error) every time after.
-func lazy[T any](cfg func() (aws.Config, error), make func(aws.Config) T) func() (T, error) {
-	return sync.OnceValues(func() (T, error) {
-		c, err := cfg()
-		if err != nil {
-			var zero T
-			return zero, err
-		}
-		return make(c), nil
+// lambdaAWS reads the AWS settings of the environment.
+func lambdaAWS(getenv func(string) string) (aws.Config, error) {
+	cfg, err := awsenv.Load(getenv, os.ReadFile, awsenv.Options{
+		// Cognito waits at most 5 s for a trigger: retries and each
+		// attempt fit well inside that.
+		MaxAttempts: 2,
+		Timeout:     1500 * time.Millisecond,
 	})
+	if err != nil {
+		return aws.Config{}, err
+	}
+	return cfg, awsenv.CheckServiceEndpoints(getenv, cip.ServiceID, sesv2.ServiceID, dynamodb.ServiceID)
 }
 
-// lazyAWS holds the configuration, read once on first need.
-func lazyAWS() func() (aws.Config, error) {
-	return sync.OnceValues(func() (aws.Config, error) {
-		c, err := awsconfig.LoadDefaultConfig(context.Background(), awsOptions...)
-		if err != nil {
-			return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
-		}
-		return c, nil
-	})
+// lazy returns a function that makes a client from the configuration the
+// first time it is called and the same client every time after.
+func lazy[T any](cfg aws.Config, make func(aws.Config) T) func() T {
+	return sync.OnceValue(func() T { return make(cfg) })
 }
 
 // The wrappers below hold each client's operations as functions whose types
@@ -68,43 +67,27 @@ func newCognitoOps(cfg aws.Config) cognitoOps {
 }
 
 // lazyCognito is the user pool's admin API, made on first call.
-type lazyCognito struct{ get func() (cognitoOps, error) }
+type lazyCognito struct{ get func() cognitoOps }
 
 func (l lazyCognito) AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput, o ...func(*cip.Options)) (*cip.AdminGetUserOutput, error) {
-	c, err := l.get()
-	if err != nil {
-		return nil, err
-	}
-	return c.getUser(ctx, in, o...)
+	return l.get().getUser(ctx, in, o...)
 }
 
 func (l lazyCognito) AdminCreateUser(ctx context.Context, in *cip.AdminCreateUserInput, o ...func(*cip.Options)) (*cip.AdminCreateUserOutput, error) {
-	c, err := l.get()
-	if err != nil {
-		return nil, err
-	}
-	return c.createUser(ctx, in, o...)
+	return l.get().createUser(ctx, in, o...)
 }
 
 func (l lazyCognito) AdminSetUserPassword(ctx context.Context, in *cip.AdminSetUserPasswordInput, o ...func(*cip.Options)) (*cip.AdminSetUserPasswordOutput, error) {
-	c, err := l.get()
-	if err != nil {
-		return nil, err
-	}
-	return c.setPassword(ctx, in, o...)
+	return l.get().setPassword(ctx, in, o...)
 }
 
 func (l lazyCognito) AdminUpdateUserAttributes(ctx context.Context, in *cip.AdminUpdateUserAttributesInput, o ...func(*cip.Options)) (*cip.AdminUpdateUserAttributesOutput, error) {
-	c, err := l.get()
-	if err != nil {
-		return nil, err
-	}
-	return c.setAttributes(ctx, in, o...)
+	return l.get().setAttributes(ctx, in, o...)
 }
 
 // lazySES is SES v2's SendEmail, made on first call.
 type lazySES struct {
-	get func() (op[sesv2.SendEmailInput, sesv2.SendEmailOutput, sesv2.Options], error)
+	send func() op[sesv2.SendEmailInput, sesv2.SendEmailOutput, sesv2.Options]
 }
 
 func newSendEmail(cfg aws.Config) op[sesv2.SendEmailInput, sesv2.SendEmailOutput, sesv2.Options] {
@@ -112,11 +95,7 @@ func newSendEmail(cfg aws.Config) op[sesv2.SendEmailInput, sesv2.SendEmailOutput
 }
 
 func (l lazySES) SendEmail(ctx context.Context, in *sesv2.SendEmailInput, o ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
-	send, err := l.get()
-	if err != nil {
-		return nil, err
-	}
-	return send(ctx, in, o...)
+	return l.send()(ctx, in, o...)
 }
 
 // dynamoOps are the links table's operations.
@@ -132,40 +111,27 @@ func newDynamoOps(cfg aws.Config) dynamoOps {
 }
 
 // lazyDynamo is the links table's API, made on first call.
-type lazyDynamo struct{ get func() (dynamoOps, error) }
+type lazyDynamo struct{ get func() dynamoOps }
 
 func (l lazyDynamo) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	c, err := l.get()
-	if err != nil {
-		return nil, err
-	}
-	return c.getItem(ctx, in, o...)
+	return l.get().getItem(ctx, in, o...)
 }
 
 func (l lazyDynamo) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	c, err := l.get()
-	if err != nil {
-		return nil, err
-	}
-	return c.putItem(ctx, in, o...)
+	return l.get().putItem(ctx, in, o...)
 }
 
 func (l lazyDynamo) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	c, err := l.get()
-	if err != nil {
-		return nil, err
-	}
-	return c.updateItem(ctx, in, o...)
+	return l.get().updateItem(ctx, in, o...)
 }
 
 // lambdaClients are the clients of the Lambda function, none made yet.
-func lambdaClients(getenv func(string) string, withTable bool) clients {
-	cfg := lazyAWS()
+func lambdaClients(cfg aws.Config, withTable bool) clients {
 	c := clients{
 		cognito: lazyCognito{lazy(cfg, newCognitoOps)},
 		ses:     lazySES{lazy(cfg, newSendEmail)},
-		// Lambda always sets AWS_REGION; /config.json tells it to the page.
-		region: getenv("AWS_REGION"),
+		// /config.json tells the region to the page.
+		region: cfg.Region,
 	}
 	if withTable {
 		c.dynamo = lazyDynamo{lazy(cfg, newDynamoOps)}

@@ -92,7 +92,7 @@ func BenchmarkDispatch(b *testing.B) {
 // reading and checking the configuration and wiring the app (templates
 // checked, pages prepared). AWS clients are not made here (awsclients.go).
 func BenchmarkInit(b *testing.B) {
-	env := map[string]string{"AWS_REGION": "eu-west-1"}
+	env := map[string]string{"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"}
 	for k, v := range baseEnv {
 		env[k] = v
 	}
@@ -104,7 +104,11 @@ func BenchmarkInit(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := newApp(cfg, lambdaClients(getenv, false), logger); err != nil {
+		aws, err := lambdaAWS(getenv)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := newApp(cfg, lambdaClients(aws, false), logger); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -18,8 +18,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"magiclinks/challenge"
 	"magiclinks/cognito"
@@ -51,7 +49,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err // a Lambda init error naming the variables
 	}
-	app, err := newApp(cfg, lambdaClients(getenv, cfg.LinksTable != ""), logger)
+	aws, err := lambdaAWS(getenv)
+	if err != nil {
+		return err // a Lambda init error naming the variable
+	}
+	app, err := newApp(cfg, lambdaClients(aws, cfg.LinksTable != ""), logger)
 	if err != nil {
 		return err
 	}
@@ -176,11 +178,4 @@ func linkStore(cfg config.Config, c clients) (b links.Backend, full bool) {
 		return links.NewDynamo(c.dynamo, cfg.LinksTable), true
 	}
 	return links.NewCognitoAttribute(c.cognito, cfg.UserPoolID), false
-}
-
-// awsOptions keep every AWS call bounded: Cognito waits at most 5 s for a
-// trigger, so retries and each attempt must fit well inside that.
-var awsOptions = []func(*awsconfig.LoadOptions) error{
-	awsconfig.WithRetryMaxAttempts(2),
-	awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(1500 * time.Millisecond)),
 }
