@@ -3,6 +3,11 @@ package cognito
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"magiclinks/internal/jsonscan"
 )
 
 // Trigger events are decoded leniently: real ones carry nulls, omit keys and,
@@ -10,10 +15,17 @@ import (
 // a field of the wrong type reads as its zero value rather than failing the
 // sign-in with a decoding error nobody can act on.
 
-// event is the part of every trigger event the handlers read. The rest of the
-// event is kept as raw JSON and returned unchanged.
+// event is the part of every trigger event the handlers read. The event is
+// returned unchanged but for its response (respond).
 type event struct {
-	raw           map[string]json.RawMessage
+	payload []byte
+	// responses are the spans of the top-level "response" values; close is
+	// the offset of the object's closing brace, where a response is added
+	// when the event has none; members counts the top-level members.
+	responses [][2]int
+	close     int
+	members   int
+
 	TriggerSource string
 	UserName      string
 	Request       request
@@ -33,26 +45,42 @@ type sessionEntry struct {
 	ChallengeResult bool // true only for a JSON true
 }
 
+// decodeEvent reads the event's members in one streaming pass
+// (internal/jsonscan), and decodes the request, the one part read whole,
+// with encoding/json's leniency.
 func decodeEvent(payload []byte) (event, error) {
-	var e event
-	if err := json.Unmarshal(payload, &e.raw); err != nil {
-		return event{}, err
-	}
-	if e.raw == nil {
+	e := event{payload: payload}
+	var req requestJSON
+	obj, err := jsonscan.Members(payload, func(name string, dec *jsontext.Decoder) (err error) {
+		switch name {
+		case "triggerSource":
+			e.TriggerSource, err = jsonscan.String(dec)
+		case "userName":
+			e.UserName, err = jsonscan.String(dec)
+		case "request":
+			var raw jsontext.Value
+			if raw, err = dec.ReadValue(); err == nil {
+				req = decodeRequest(raw)
+			}
+		case "response":
+			var raw jsontext.Value
+			if raw, err = dec.ReadValue(); err == nil {
+				end := int(dec.InputOffset())
+				e.responses = append(e.responses, [2]int{end - len(raw), end})
+			}
+		default:
+			err = jsonscan.Skip(dec)
+		}
+		return err
+	})
+	if errors.Is(err, jsonscan.ErrNotObject) {
 		return event{}, errNotObject
 	}
-	e.TriggerSource = str(e.raw["triggerSource"])
-	e.UserName = str(e.raw["userName"])
-
-	// One typed pass over the request. A field of the wrong type is an
-	// UnmarshalTypeError, after which Unmarshal goes on with the rest and
-	// leaves that field zero: exactly the leniency wanted (a map keeps its
-	// string values only, a bool is true only for a JSON true).
-	var req requestJSON
-	var typeErr *json.UnmarshalTypeError
-	if err := json.Unmarshal(e.raw["request"], &req); err != nil && !errors.As(err, &typeErr) {
-		req = requestJSON{} // absent, null or not an object: an empty request
+	if err != nil {
+		return event{}, fmt.Errorf("%w: %w", errNotObject, err)
 	}
+	e.close, e.members = obj.Close, obj.Members
+
 	e.Request = request{
 		UserAttributes:             nonNil(req.UserAttributes),
 		ChallengeName:              deref(req.ChallengeName),
@@ -67,6 +95,19 @@ func decodeEvent(payload []byte) (event, error) {
 		})
 	}
 	return e, nil
+}
+
+// decodeRequest is one typed pass over the request. A field of the wrong
+// type is an UnmarshalTypeError, after which Unmarshal goes on with the rest
+// and leaves that field zero: exactly the leniency wanted (a map keeps its
+// string values only, a bool is true only for a JSON true).
+func decodeRequest(raw []byte) requestJSON {
+	var req requestJSON
+	var typeErr *json.UnmarshalTypeError
+	if err := json.Unmarshal(raw, &req); err != nil && !errors.As(err, &typeErr) {
+		return requestJSON{} // null or not an object: an empty request
+	}
+	return req
 }
 
 // requestJSON is the part of the request the triggers read, as it arrives.
@@ -96,24 +137,29 @@ func nonNil(m map[string]string) map[string]string {
 	return m
 }
 
-// respond returns the whole event with its response replaced.
+// respond returns the whole event with its response replaced: the event's
+// bytes as they came, with each top-level "response" value (there is one)
+// swapped for the new one, or the response added when there is none.
 func (e event) respond(response any) ([]byte, error) {
 	b, err := json.Marshal(response)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]json.RawMessage, len(e.raw))
-	for k, v := range e.raw {
-		out[k] = v
+	out := make([]byte, 0, len(e.payload)+len(b)+16)
+	at := 0
+	for _, span := range e.responses {
+		out = append(out, e.payload[at:span[0]]...)
+		out = append(out, b...)
+		at = span[1]
 	}
-	out["response"] = b
-	return json.Marshal(out)
-}
-
-func str(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return ""
+	if len(e.responses) == 0 {
+		out = append(out, e.payload[:e.close]...)
+		if e.members > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, `"response":`...)
+		out = append(out, b...)
+		at = e.close
 	}
-	return s
+	return append(out, e.payload[at:]...), nil
 }

@@ -1,6 +1,7 @@
 package cognito_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,8 +13,8 @@ import (
 
 // FuzzHandle feeds the trigger decoder arbitrary events, starting from the
 // recorded ones: it never panics, fails only with a *PublicError, and
-// otherwise returns a JSON object holding every field it was given plus a
-// response.
+// otherwise returns a JSON object holding every field it was given, each
+// unchanged, plus a response.
 func FuzzHandle(f *testing.F) {
 	for _, b := range testevents.Load(f, "*.json") {
 		f.Add(b)
@@ -40,10 +41,17 @@ func FuzzHandle(f *testing.F) {
 			if err := json.Unmarshal(out, &got); err != nil {
 				t.Fatalf("output is not a JSON object: %v\n%s", err, out)
 			}
-			for k := range in {
+			for k, v := range in {
 				if _, ok := got[k]; !ok {
 					t.Fatalf("field %q dropped", k)
 				}
+				var a, b bytes.Buffer
+				if k != "response" && (json.Compact(&a, v) != nil || json.Compact(&b, got[k]) != nil || a.String() != b.String()) {
+					t.Fatalf("field %q changed: %s -> %s", k, v, got[k])
+				}
+			}
+			if len(got) != len(in) && !(len(got) == len(in)+1 && in["response"] == nil) {
+				t.Fatalf("%d fields in, %d out", len(in), len(got))
 			}
 			var resp map[string]any
 			if err := json.Unmarshal(got["response"], &resp); err != nil || resp == nil {

@@ -452,13 +452,15 @@ func TestInvalidEvents(t *testing.T) {
 		payload string
 		wantIs  error
 	}{
-		"unsupported trigger": {payload: string(event("CustomMessage_SignUp", `{}`)), wantIs: cognito.ErrUnsupportedTrigger},
-		"no trigger source":   {payload: `{"request":{}}`, wantIs: cognito.ErrUnsupportedTrigger},
-		"source not a string": {payload: `{"triggerSource":7}`, wantIs: cognito.ErrUnsupportedTrigger},
-		"not JSON":            {payload: `not json`},
-		"null":                {payload: `null`},
-		"array":               {payload: `[{"triggerSource":"DefineAuthChallenge_Authentication"}]`},
-		"empty":               {payload: ``},
+		"unsupported trigger":   {payload: string(event("CustomMessage_SignUp", `{}`)), wantIs: cognito.ErrUnsupportedTrigger},
+		"no trigger source":     {payload: `{"request":{}}`, wantIs: cognito.ErrUnsupportedTrigger},
+		"source not a string":   {payload: `{"triggerSource":7}`, wantIs: cognito.ErrUnsupportedTrigger},
+		"not JSON":              {payload: `not json`},
+		"null":                  {payload: `null`},
+		"array":                 {payload: `[{"triggerSource":"DefineAuthChallenge_Authentication"}]`},
+		"empty":                 {payload: ``},
+		"data after the object": {payload: `{"triggerSource":"PreSignUp_SignUp"} {}`},
+		"unclosed":              {payload: `{"triggerSource":"PreSignUp_SignUp"`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -524,6 +526,56 @@ func TestResponseKeepsEvent(t *testing.T) {
 			}
 			if strings.Contains(string(outMap["response"]), "stale") {
 				t.Errorf("response not replaced: %s", outMap["response"])
+			}
+		})
+	}
+}
+
+// The response goes where the event's was, whatever the event's layout: the
+// bytes around it are the event's own.
+func TestResponseInPlace(t *testing.T) {
+	t.Parallel()
+	src := `"triggerSource":"` + cognito.SourcePreSignUp + `"`
+	want := `{"autoConfirmUser":true,"autoVerifyEmail":false,"autoVerifyPhone":false}`
+	tests := map[string]struct{ in, out string }{
+		"replaced": {
+			in:  `{` + src + `,"response":{"autoConfirmUser":false},"z":1}`,
+			out: `{` + src + `,"response":` + want + `,"z":1}`,
+		},
+		"indented, layout kept": {
+			in:  "{\n  " + src + ",\n  \"response\" :\t{ \"stale\": [1, 2] }\n}\n",
+			out: "{\n  " + src + ",\n  \"response\" :\t" + want + "\n}\n",
+		},
+		"absent: added": {
+			in:  `{` + src + `}`,
+			out: `{` + src + `,"response":` + want + `}`,
+		},
+		"null": {
+			in:  `{"response":null,` + src + `}`,
+			out: `{"response":` + want + `,` + src + `}`,
+		},
+		"escaped name": {
+			in:  `{` + src + `,"respons\u0065":{}}`,
+			out: `{` + src + `,"respons\u0065":` + want + `}`,
+		},
+		"twice: both replaced": {
+			in:  `{"response":1,` + src + `,"response":{"x":"}"}}`,
+			out: `{"response":` + want + `,` + src + `,"response":` + want + `}`,
+		},
+		"another case is another field": {
+			in:  `{` + src + `,"Response":{}}`,
+			out: `{` + src + `,"Response":{},"response":` + want + `}`,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			out, err := newTriggers(&fakeUsers{}).Handle(context.Background(), []byte(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out) != tc.out {
+				t.Errorf("got  %s\nwant %s", out, tc.out)
 			}
 		})
 	}

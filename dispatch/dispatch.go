@@ -16,7 +16,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+	"github.com/go-json-experiment/json/jsontext"
 
+	"magiclinks/internal/jsonscan"
 	"magiclinks/logging"
 )
 
@@ -57,32 +59,54 @@ func New(t Triggers, router http.Handler, log *slog.Logger) *Dispatcher {
 	}
 }
 
-// envelope holds just the fields that tell the shapes apart.
-type envelope struct {
-	TriggerSource  *string `json:"triggerSource"`
-	Version        *string `json:"version"`
-	HTTPMethod     *string `json:"httpMethod"`
-	RequestContext *struct {
-		HTTP       *json.RawMessage `json:"http"`
-		HTTPMethod *string          `json:"httpMethod"`
-	} `json:"requestContext"`
-}
-
-// Sniff tells the kind of an event without decoding all of it.
+// Sniff tells the kind of an event from a few of its top-level members, in
+// one streaming pass that skips the rest (internal/jsonscan). A member of an
+// unexpected type counts as absent.
 func Sniff(payload []byte) (Kind, error) {
-	var e envelope
-	if err := json.Unmarshal(payload, &e); err != nil {
+	var trigger, version, method string
+	var inContext, withHTTP bool
+	_, err := jsonscan.Members(payload, func(name string, dec *jsontext.Decoder) (err error) {
+		switch name {
+		case "triggerSource":
+			trigger, err = jsonscan.String(dec)
+		case "version":
+			version, err = jsonscan.String(dec)
+		case "httpMethod":
+			method, err = jsonscan.String(dec)
+		case "requestContext":
+			inContext, withHTTP, err = readRequestContext(dec)
+		default:
+			err = jsonscan.Skip(dec)
+		}
+		return err
+	})
+	if err != nil {
 		return "", fmt.Errorf("%w: not a JSON object", ErrUnknownEvent)
 	}
 	switch {
-	case e.TriggerSource != nil && *e.TriggerSource != "":
+	case trigger != "":
 		return KindTrigger, nil
-	case e.Version != nil && *e.Version == "2.0" && e.RequestContext != nil && e.RequestContext.HTTP != nil:
+	case version == "2.0" && withHTTP:
 		return KindHTTPv2, nil
-	case e.HTTPMethod != nil && *e.HTTPMethod != "" && e.RequestContext != nil:
+	case method != "" && inContext:
 		return KindHTTPv1, nil
 	}
 	return "", ErrUnknownEvent
+}
+
+// readRequestContext reads whether the value is an object, and whether it
+// has a non-null "http" member (HTTP API payload 2.0 has, REST API has not).
+func readRequestContext(dec *jsontext.Decoder) (object, withHTTP bool, err error) {
+	if dec.PeekKind() != '{' {
+		return false, false, jsonscan.Skip(dec)
+	}
+	_, err = jsonscan.Nested(dec, func(name string, dec *jsontext.Decoder) error {
+		if name == "http" {
+			withHTTP = dec.PeekKind() != 'n'
+		}
+		return jsonscan.Skip(dec)
+	})
+	return err == nil, withHTTP, err
 }
 
 // Invoke handles one event.

@@ -98,3 +98,52 @@ func FuzzInvoke(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSniff: the streaming Sniff tells every payload's kind as a reading of
+// the whole payload with encoding/json does (sniffReference).
+func FuzzSniff(f *testing.F) {
+	for _, b := range testevents.Load(f, "*.json") {
+		f.Add(b)
+	}
+	for _, s := range []string{
+		`{"triggerSource":"x","triggerSource":""}`, `{"version":"2.0","requestContext":{"http":null}}`,
+		`{"version":"2.0","requestContext":{"http":{},"http":null}}`, `{"httpMethod":"GET","requestContext":null}`,
+		`{"httpMethod":"GET","requestContext":[]}`, `{"TriggerSource":"x"}`, `{"triggerSource":7}`, `{"a":1} x`, "{\"triggerSource\":\"\xff\"}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		kind, err := dispatch.Sniff(payload)
+		if (err != nil) != (kind == "") || (err != nil && !errors.Is(err, dispatch.ErrUnknownEvent)) {
+			t.Fatalf("Sniff = %q, %v", kind, err)
+		}
+		if want := sniffReference(payload); kind != want {
+			t.Fatalf("Sniff(%q) = %q, want %q", payload, kind, want)
+		}
+	})
+}
+
+// sniffReference is what Sniff means, written with encoding/json: exact
+// names, the last of repeated names, a member of another type as absent.
+func sniffReference(payload []byte) dispatch.Kind {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(payload, &m) != nil || m == nil {
+		return ""
+	}
+	str := func(raw json.RawMessage) string {
+		var s string
+		_ = json.Unmarshal(raw, &s)
+		return s
+	}
+	var rc map[string]json.RawMessage
+	inContext := json.Unmarshal(m["requestContext"], &rc) == nil && rc != nil
+	switch {
+	case str(m["triggerSource"]) != "":
+		return dispatch.KindTrigger
+	case str(m["version"]) == "2.0" && inContext && rc["http"] != nil && string(rc["http"]) != "null":
+		return dispatch.KindHTTPv2
+	case str(m["httpMethod"]) != "" && inContext:
+		return dispatch.KindHTTPv1
+	}
+	return ""
+}
