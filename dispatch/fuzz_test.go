@@ -8,8 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"magiclinks/cognito"
 	"magiclinks/config"
@@ -146,4 +149,32 @@ func sniffReference(payload []byte) dispatch.Kind {
 		return dispatch.KindHTTPv1
 	}
 	return ""
+}
+
+// FuzzDecodeHTTP: DecodeHTTP reads every payload as encoding/json does:
+// both fail, or both give the same event.
+func FuzzDecodeHTTP(f *testing.F) {
+	for _, b := range testevents.Load(f, "apigw-*.json") {
+		f.Add(b)
+	}
+	for _, s := range []string{`{"RAWPATH":"/x"}`, `{"raw_path":"/x"}`, `{"body":"x","body":null}`,
+		`{"headers":{"a":"1"},"headers":{"b":"2"}}`, "{\"body\":\"\xff\\ud800\"}", `{"requestContext":{"timeEpoch":1e3}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		sameDecoding[events.APIGatewayV2HTTPRequest](t, payload)
+		sameDecoding[events.APIGatewayProxyRequest](t, payload)
+	})
+}
+
+func sameDecoding[E events.APIGatewayV2HTTPRequest | events.APIGatewayProxyRequest](t *testing.T, payload []byte) {
+	var want, got E
+	errWant := json.Unmarshal(payload, &want)
+	errGot := dispatch.DecodeHTTP(payload, &got)
+	if (errWant == nil) != (errGot == nil) {
+		t.Fatalf("%T: encoding/json %v, DecodeHTTP %v", want, errWant, errGot)
+	}
+	if errWant == nil && !reflect.DeepEqual(want, got) {
+		t.Fatalf("%T differs:\nencoding/json %+v\nDecodeHTTP    %+v", want, want, got)
+	}
 }
