@@ -76,6 +76,9 @@ func main() {
 		"AWS_CONFIG_FILE":             "/dev/null",
 		"AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
 		"AWS_ENDPOINT_URL":            endpoint,
+		// As Terraform deploys it: the link store in DynamoDB.
+		"LINKS_TABLE": "magiclinks-links",
+		"LINK_SECRET": "coldstart-only-secret-0123456789abcdef",
 	}
 
 	subjects := []string{*bootstrap}
