@@ -51,8 +51,8 @@ type sessionEntry struct {
 func decodeEvent(payload []byte) (event, error) {
 	e := event{payload: payload}
 	var req requestJSON
-	obj, err := jsonscan.Members(payload, func(name string, dec *jsontext.Decoder) (err error) {
-		switch name {
+	obj, err := jsonscan.Members(payload, func(name []byte, dec *jsontext.Decoder) (err error) {
+		switch string(name) {
 		case "triggerSource":
 			e.TriggerSource, err = jsonscan.String(dec)
 		case "userName":

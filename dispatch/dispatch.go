@@ -66,8 +66,8 @@ func New(t Triggers, router http.Handler, log *slog.Logger) *Dispatcher {
 func Sniff(payload []byte) (Kind, error) {
 	var trigger, version, method string
 	var inContext, withHTTP bool
-	_, err := jsonscan.Members(payload, func(name string, dec *jsontext.Decoder) (err error) {
-		switch name {
+	_, err := jsonscan.Members(payload, func(name []byte, dec *jsontext.Decoder) (err error) {
+		switch string(name) {
 		case "triggerSource":
 			trigger, err = jsonscan.String(dec)
 		case "version":
@@ -101,8 +101,8 @@ func readRequestContext(dec *jsontext.Decoder) (object, withHTTP bool, err error
 	if dec.PeekKind() != '{' {
 		return false, false, jsonscan.Skip(dec)
 	}
-	_, err = jsonscan.Nested(dec, func(name string, dec *jsontext.Decoder) error {
-		if name == "http" {
+	_, err = jsonscan.Nested(dec, func(name []byte, dec *jsontext.Decoder) error {
+		if string(name) == "http" {
 			withHTTP = dec.PeekKind() != 'n'
 		}
 		return jsonscan.Skip(dec)

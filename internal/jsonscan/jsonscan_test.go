@@ -34,8 +34,8 @@ func TestMembers(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			names := ""
-			obj, err := jsonscan.Members([]byte(tc.in), func(name string, dec *jsontext.Decoder) error {
-				names += name + ","
+			obj, err := jsonscan.Members([]byte(tc.in), func(name []byte, dec *jsontext.Decoder) error {
+				names += string(name) + ","
 				return jsonscan.Skip(dec)
 			})
 			switch {
@@ -67,8 +67,8 @@ func TestMembersConcurrent(t *testing.T) {
 			payload := []byte(`{"pad":"` + fmt.Sprintf("%0*d", 100*i, 0) + `","v":"` + want + `"}`)
 			for range 500 {
 				var got string
-				if _, err := jsonscan.Members(payload, func(name string, dec *jsontext.Decoder) (err error) {
-					if name == "v" {
+				if _, err := jsonscan.Members(payload, func(name []byte, dec *jsontext.Decoder) (err error) {
+					if string(name) == "v" {
 						got, err = jsonscan.String(dec)
 						return err
 					}
@@ -86,8 +86,8 @@ func TestMembersConcurrent(t *testing.T) {
 // String reads strings only; anything else is "" and skipped.
 func TestString(t *testing.T) {
 	got := map[string]string{}
-	_, err := jsonscan.Members([]byte(`{"s":"x","n":7,"o":{"s":"y"},"z":null,"t":true}`), func(name string, dec *jsontext.Decoder) (err error) {
-		got[name], err = jsonscan.String(dec)
+	_, err := jsonscan.Members([]byte(`{"s":"x","n":7,"o":{"s":"y"},"z":null,"t":true}`), func(name []byte, dec *jsontext.Decoder) (err error) {
+		got[string(name)], err = jsonscan.String(dec)
 		return err
 	})
 	if err != nil || got["s"] != "x" || got["n"] != "" || got["o"] != "" || got["z"] != "" || got["t"] != "" || len(got) != 5 {
