@@ -64,6 +64,7 @@ func run() error {
 
 	base := strings.TrimRight(*target, "/")
 	var logs *os.File
+	serverPID := 0 // the server's CPU time is read only when we started it
 	if base == "" {
 		dir, err := os.MkdirTemp("", "magiclinks-load-")
 		if err != nil {
@@ -90,6 +91,7 @@ func run() error {
 		}
 		defer srv.Stop()
 		base = srv.URL
+		serverPID = srv.PID()
 	} else if err := checkLoopback(base); err != nil {
 		return err
 	}
@@ -99,8 +101,11 @@ func run() error {
 		return err
 	}
 	fmt.Printf("load: %d cycles, concurrency %d, against %s\n", *n, *c, base)
+	before := sampleCPU(serverPID)
 	res := r.run(ctx, *n, *c)
+	after := sampleCPU(serverPID)
 	res.print(os.Stdout)
+	printCPU(os.Stdout, before, after, len(res.ok))
 	if res.failed > 0 {
 		if logs != nil {
 			fmt.Printf("load: the server's last log lines:\n%s\n", tail(logs.Name(), 20))

@@ -166,6 +166,9 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
+// PID is the server's process ID.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // Done is closed when the process has exited.
 func (s *Server) Done() <-chan struct{} { return s.done }
 
