@@ -110,8 +110,11 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error), opt
 	if src.dualStack, err = boolSetting(getenv, "AWS_USE_DUALSTACK_ENDPOINT"); err != nil {
 		return aws.Config{}, err
 	}
-	if src.discovery, err = boolSetting(getenv, "AWS_ENABLE_ENDPOINT_DISCOVERY"); err != nil {
-		return aws.Config{}, err
+	// The SDK also takes auto here, DynamoDB's default.
+	if v := getenv("AWS_ENABLE_ENDPOINT_DISCOVERY"); strings.EqualFold(v, "auto") {
+		src.discovery = auto
+	} else if src.discovery, err = boolSetting(getenv, "AWS_ENABLE_ENDPOINT_DISCOVERY"); err != nil {
+		return aws.Config{}, fmt.Errorf("%w: AWS_ENABLE_ENDPOINT_DISCOVERY=%q is not true, false or auto", ErrSetting, v)
 	}
 	skew, err := boolSetting(getenv, "AWS_DISABLE_CLOCK_SKEW_CORRECTION")
 	if err != nil {
@@ -126,6 +129,9 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error), opt
 	}
 
 	client := awshttp.NewBuildableClient().WithTimeout(opts.Timeout)
+	// As in the SDK, AWS_CA_BUNDLE is for the services, not the container
+	// credentials endpoint.
+	credentialsClient := client
 	if path := getenv("AWS_CA_BUNDLE"); path != "" {
 		pem, err := readFile(path)
 		if err != nil {
@@ -145,7 +151,7 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error), opt
 	}
 	cfg.HTTPClient = client
 
-	if cfg.Credentials, err = credentialsFrom(getenv, cfg); err != nil {
+	if cfg.Credentials, err = credentialsFrom(getenv, credentialsClient); err != nil {
 		return aws.Config{}, err
 	}
 	return cfg, nil
@@ -154,7 +160,7 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error), opt
 // credentialsFrom picks the credentials as the SDK's chain does for the
 // sources a function can have: keys in the environment (what Lambda gives),
 // else a container credentials endpoint.
-func credentialsFrom(getenv func(string) string, cfg aws.Config) (aws.CredentialsProvider, error) {
+func credentialsFrom(getenv func(string) string, client aws.HTTPClient) (aws.CredentialsProvider, error) {
 	id := firstSet(getenv, "AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY")
 	secret := firstSet(getenv, "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY")
 	switch {
@@ -183,7 +189,7 @@ func credentialsFrom(getenv func(string) string, cfg aws.Config) (aws.Credential
 	}
 	token, tokenFile := getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN"), getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
 	provider := endpointcreds.New(endpoint, func(o *endpointcreds.Options) {
-		o.HTTPClient = cfg.HTTPClient
+		o.HTTPClient = client
 		o.AuthorizationToken = token
 		if tokenFile != "" {
 			o.AuthorizationTokenProvider = endpointcreds.TokenProviderFunc(func() (string, error) {
@@ -280,8 +286,11 @@ func enums(getenv func(string) string, cfg *aws.Config) error {
 			return fmt.Errorf("%w: AWS_DEFAULTS_MODE=%q is not one of standard, in-region, cross-region, mobile, auto, legacy", ErrSetting, v)
 		}
 	}
-	switch v := strings.ToLower(getenv("AWS_ACCOUNT_ID_ENDPOINT_MODE")); v {
+	// Unset is preferred and the values are lower case only, as in
+	// LoadDefaultConfig (the clients report the mode in the User-Agent).
+	switch v := getenv("AWS_ACCOUNT_ID_ENDPOINT_MODE"); v {
 	case "":
+		cfg.AccountIDEndpointMode = aws.AccountIDEndpointModePreferred
 	case "preferred", "required", "disabled":
 		cfg.AccountIDEndpointMode = aws.AccountIDEndpointMode(v)
 	default:
@@ -314,6 +323,7 @@ const (
 	unset tristate = iota
 	yes
 	no
+	auto // AWS_ENABLE_ENDPOINT_DISCOVERY only
 )
 
 // boolSetting reads true or false, in any case, as the SDK does.
@@ -365,6 +375,8 @@ func (s *sources) GetEnableEndpointDiscovery(context.Context) (aws.EndpointDisco
 		return aws.EndpointDiscoveryEnabled, true, nil
 	case no:
 		return aws.EndpointDiscoveryDisabled, true, nil
+	case auto:
+		return aws.EndpointDiscoveryAuto, true, nil
 	}
 	return aws.EndpointDiscoveryUnset, false, nil
 }
