@@ -2,8 +2,10 @@ package local
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -33,6 +35,38 @@ func BenchmarkCustomAuth(b *testing.B) {
 		res, err := e.respond(aws.ToString(ch.Session), sub, secret)
 		if err != nil || res.AuthenticationResult == nil {
 			b.Fatal(res, err)
+		}
+	}
+}
+
+// BenchmarkIssueTokens is what the stand-in spends on the tokens of one
+// sign-in: the ID and the access token, each an RS256 signature with the
+// 2048-bit key, and the refresh token. It is most of the CPU of a load-run
+// cycle (cmd/load), and it is what Cognito does, so it stays.
+func BenchmarkIssueTokens(b *testing.B) {
+	iss, err := newTokenIssuer("http://127.0.0.1/local/cognito/"+testPool, testClient, rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	u := &user{sub: newUUID(), attrs: map[string]string{attrEmail: "bench@example.com", attrEmailVerified: "true"}, status: statusConfirmed, enabled: true}
+	for b.Loop() {
+		if _, err := iss.issue(u, testClient, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSignToken is one RS256 signature of an ID token's claims.
+func BenchmarkSignToken(b *testing.B) {
+	iss, err := newTokenIssuer("http://127.0.0.1/local/cognito/"+testPool, testClient, rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	claims := map[string]any{"sub": newUUID(), "iss": iss.issuer, "token_use": "id", "aud": testClient, "email": "bench@example.com"}
+	for b.Loop() {
+		if _, err := iss.sign(claims); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
