@@ -31,8 +31,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 
 	"magiclinks/integration/internal/rie"
@@ -51,6 +53,7 @@ func main() {
 	runs := flag.Int("n", 10, "number of cold starts")
 	eventPath := flag.String("event", "testdata/events/cognito-define-first-call.json", "event of the first invocation")
 	baseline := flag.String("baseline", "", "a second bootstrap measured side by side (the trivial echo function)")
+	nodeInit := flag.String("node", "", "init.mjs of the Node anchor (integration/coldstart/node, installed): its init is measured too")
 	flag.Parse()
 	if *runs < 1 {
 		fail("-n must be at least 1")
@@ -87,6 +90,7 @@ func main() {
 	}
 	fmt.Printf("cold start under %s, %d runs each, first event %s\n", *rieBin, *runs, *eventPath)
 	results := make([][]run, len(subjects))
+	var nodeRuns []nodeRun
 	for i := 1; i <= *runs; i++ {
 		for s, bin := range subjects {
 			r, err := once(*rieBin, bin, env, event)
@@ -95,10 +99,24 @@ func main() {
 			}
 			results[s] = append(results[s], r)
 		}
+		if *nodeInit != "" {
+			r, err := nodeOnce(*nodeInit)
+			if err != nil {
+				fail("node %s run %d: %v", *nodeInit, i, err)
+			}
+			nodeRuns = append(nodeRuns, r)
+		}
 	}
 	var invokeMedians []time.Duration
 	for s, bin := range subjects {
 		invokeMedians = append(invokeMedians, report(bin, results[s]))
+	}
+	if len(nodeRuns) > 0 {
+		nodeMedian := reportNode(*nodeInit, nodeRuns)
+		if len(invokeMedians) == 2 {
+			fmt.Printf("\nNode anchor (process start -> clients made, median) %s / %s = %.0f× the trivial function's cold start\n",
+				ms(nodeMedian), ms(invokeMedians[1]), float64(nodeMedian)/float64(invokeMedians[1]))
+		}
 	}
 	if len(invokeMedians) == 2 {
 		fmt.Printf("\ncold start (init + first invocation, median) %s / %s = %.2f× (target: at most 1.5×)\n",
@@ -181,6 +199,59 @@ func once(rieBin, bootstrap string, env map[string]string, event []byte) (run, e
 	}
 	r := run{startToAnswer: answered.Sub(f.Started), invokeToAnswer: answered.Sub(sent), ready: f.Ready.Sub(f.Started), peakRSSKiB: hwm}
 	return r, nil
+}
+
+// nodeRun is one start of the Node anchor: its own count from the process's
+// start to both clients made, the whole process's wall time, and its peak
+// RSS.
+type nodeRun struct {
+	init, wall time.Duration
+	peakRSSKiB int
+}
+
+// nodeOnce runs the anchor's init once. It is not under the emulator (that
+// needs the Node runtime interface client, a native build): the figure is
+// the handler module's init alone, which Lambda's Node runtime adds its own
+// start to.
+func nodeOnce(initMJS string) (nodeRun, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command("node", "--no-warnings", initMJS)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return nodeRun{}, fmt.Errorf("%v\n%s", err, stderr.String())
+	}
+	wall := time.Since(start)
+	var out struct {
+		InitMs float64 `json:"initMs"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil || out.InitMs <= 0 {
+		return nodeRun{}, fmt.Errorf("unexpected output %q: %v", stdout.String(), err)
+	}
+	r := nodeRun{init: time.Duration(out.InitMs * float64(time.Millisecond)), wall: wall}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.peakRSSKiB = int(ru.Maxrss)
+	}
+	return r, nil
+}
+
+// reportNode prints the anchor's runs and returns its median init.
+func reportNode(initMJS string, runs []nodeRun) time.Duration {
+	fmt.Printf("\nNode 20 + AWS SDK v3 Cognito and SES v2 clients (%s, not under the emulator)\n%4s  %14s  %14s  %10s\n", initMJS, "run", "start->clients", "process wall", "peak RSS")
+	var inits, walls []time.Duration
+	var rss []int
+	for i, r := range runs {
+		fmt.Printf("%4d  %14s  %14s  %6.1f MiB\n", i+1, ms(r.init), ms(r.wall), mib(r.peakRSSKiB))
+		inits, walls, rss = append(inits, r.init), append(walls, r.wall), append(rss, r.peakRSSKiB)
+	}
+	sort.Slice(inits, func(i, j int) bool { return inits[i] < inits[j] })
+	sort.Slice(walls, func(i, j int) bool { return walls[i] < walls[j] })
+	sort.Ints(rss)
+	fmt.Printf("%-38s %10s  %10s\n", fmt.Sprintf("over %d starts", len(runs)), "median", "max")
+	fmt.Printf("%-38s %10s  %10s\n", "process start -> clients made", ms(median(inits)), ms(inits[len(inits)-1]))
+	fmt.Printf("%-38s %10s  %10s\n", "process wall time", ms(median(walls)), ms(walls[len(walls)-1]))
+	fmt.Printf("%-38s %6.1f MiB  %6.1f MiB\n", "peak RSS", mib(rss[len(rss)/2]), mib(rss[len(rss)-1]))
+	return median(inits)
 }
 
 func median(v []time.Duration) time.Duration {
