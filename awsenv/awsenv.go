@@ -349,36 +349,30 @@ type sources struct {
 	ignoreEndpoints            bool
 }
 
-func (s *sources) GetUseFIPSEndpoint(context.Context) (aws.FIPSEndpointState, bool, error) {
-	switch s.fips {
-	case yes:
-		return aws.FIPSEndpointStateEnabled, true, nil
-	case no:
-		return aws.FIPSEndpointStateDisabled, true, nil
+// state maps a setting to the SDK's value for it: found unless unset.
+func state[T any](t tristate, states map[tristate]T) (T, bool, error) {
+	v, found := states[t]
+	return v, found, nil
+}
+
+var (
+	fipsStates      = map[tristate]aws.FIPSEndpointState{yes: aws.FIPSEndpointStateEnabled, no: aws.FIPSEndpointStateDisabled}
+	dualStackStates = map[tristate]aws.DualStackEndpointState{yes: aws.DualStackEndpointStateEnabled, no: aws.DualStackEndpointStateDisabled}
+	discoveryStates = map[tristate]aws.EndpointDiscoveryEnableState{
+		yes: aws.EndpointDiscoveryEnabled, no: aws.EndpointDiscoveryDisabled, auto: aws.EndpointDiscoveryAuto,
 	}
-	return aws.FIPSEndpointStateUnset, false, nil
+)
+
+func (s *sources) GetUseFIPSEndpoint(context.Context) (aws.FIPSEndpointState, bool, error) {
+	return state(s.fips, fipsStates)
 }
 
 func (s *sources) GetUseDualStackEndpoint(context.Context) (aws.DualStackEndpointState, bool, error) {
-	switch s.dualStack {
-	case yes:
-		return aws.DualStackEndpointStateEnabled, true, nil
-	case no:
-		return aws.DualStackEndpointStateDisabled, true, nil
-	}
-	return aws.DualStackEndpointStateUnset, false, nil
+	return state(s.dualStack, dualStackStates)
 }
 
 func (s *sources) GetEnableEndpointDiscovery(context.Context) (aws.EndpointDiscoveryEnableState, bool, error) {
-	switch s.discovery {
-	case yes:
-		return aws.EndpointDiscoveryEnabled, true, nil
-	case no:
-		return aws.EndpointDiscoveryDisabled, true, nil
-	case auto:
-		return aws.EndpointDiscoveryAuto, true, nil
-	}
-	return aws.EndpointDiscoveryUnset, false, nil
+	return state(s.discovery, discoveryStates)
 }
 
 func (s *sources) GetIgnoreConfiguredEndpoints(context.Context) (bool, bool, error) {
