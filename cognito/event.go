@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	"magiclinks/internal/jsonscan"
 )
@@ -98,13 +99,15 @@ func decodeEvent(payload []byte) (event, error) {
 }
 
 // decodeRequest is one typed pass over the request. A field of the wrong
-// type is an UnmarshalTypeError, after which Unmarshal goes on with the rest
-// and leaves that field zero: exactly the leniency wanted (a map keeps its
-// string values only, a bool is true only for a JSON true).
+// type is an UnmarshalTypeError, after which encoding/json's Unmarshal goes
+// on with the rest and leaves that field zero: exactly the leniency wanted (a
+// map keeps its string values only, a bool is true only for a JSON true).
+// The v1 API of the encoding/json v2 prototype does the same
+// (FuzzDecodeRequest compares the two) with 13 allocations instead of 35.
 func decodeRequest(raw []byte) requestJSON {
 	var req requestJSON
-	var typeErr *json.UnmarshalTypeError
-	if err := json.Unmarshal(raw, &req); err != nil && !errors.As(err, &typeErr) {
+	var typeErr *jsonv1.UnmarshalTypeError
+	if err := jsonv1.Unmarshal(raw, &req); err != nil && !errors.As(err, &typeErr) {
 		return requestJSON{} // null or not an object: an empty request
 	}
 	return req
