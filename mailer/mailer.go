@@ -61,6 +61,9 @@ type Message struct {
 	Subject, Text, HTML string
 }
 
+// lineBreaks become spaces in a subject.
+var lineBreaks = strings.NewReplacer("\r", " ", "\n", " ")
+
 // Render renders the mail in language l (an unsupported one gets
 // lang.Default) for a link and its code ("" for none), valid for ttl.
 func (m *Mailer) Render(l, to, link, code string, ttl time.Duration) (Message, error) {
@@ -81,7 +84,7 @@ func (m *Mailer) Render(l, to, link, code string, ttl time.Duration) (Message, e
 	// Checked at start with sample data; a field can still not break the
 	// header (addresses and display names carry no line breaks), but the
 	// header is what matters, so make sure.
-	msg.Subject = strings.TrimSpace(strings.NewReplacer("\r", " ", "\n", " ").Replace(msg.Subject))
+	msg.Subject = strings.TrimSpace(lineBreaks.Replace(msg.Subject))
 	if msg.Text, err = set.execute(textFile, f); err != nil {
 		return Message{}, fmt.Errorf("mailer: %s/%s: %w", l, textFile, err)
 	}
