@@ -1,6 +1,12 @@
 // Command load runs N full sign-in cycles against the local stack, C at a
-// time, and prints cycles per second, cycle latency (p50, p99, max) and how
-// many cycles failed. It exits non-zero if any did.
+// time, and prints cycles per second, cycle latency (p50, p99, max), how
+// many cycles failed and, on Linux, the CPU time a cycle cost the server,
+// this tool and other processes. It exits non-zero if any cycle failed.
+//
+// The tool shares the machine's cores with the server, so cycles/s is
+// bounded by the CPU time per cycle when the cores are busy; on 2 cores
+// about half of the server's is the two RS256 signatures Cognito's tokens
+// need (go test -bench IssueTokens ./local/).
 //
 // A cycle is what a person does: POST /login with a fresh address → the
 // mail in the outbox → InitiateAuth (CUSTOM_AUTH) → RespondToAuthChallenge
