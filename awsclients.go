@@ -15,7 +15,8 @@ import (
 )
 
 // In Lambda the AWS settings are read at start, where a wrong one is an init
-// error naming it (awsenv: microseconds, no I/O but AWS_CA_BUNDLE), and each
+// error naming it (awsenv: microseconds; files only when AWS_CA_BUNDLE,
+// AWS_CONFIG_FILE or AWS_SHARED_CREDENTIALS_FILE name one), and each
 // client is made on first use, once, safely under concurrency: a fresh
 // instance's first event is often a DefineAuthChallenge or
 // CreateAuthChallenge, which need no AWS call and should not wait for one.

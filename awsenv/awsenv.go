@@ -66,9 +66,11 @@ var Refused = map[string]string{
 // emulators and tests point them at /dev/null).
 var sharedFiles = []string{"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"}
 
-// Load reads the settings. getenv is os.Getenv outside tests; readFile reads
-// AWS_CA_BUNDLE, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE's token is read on
-// each credential refresh, as the SDK does.
+// Load reads the settings. getenv is os.Getenv outside tests; readFile
+// reads, at start, AWS_CA_BUNDLE and the files AWS_CONFIG_FILE and
+// AWS_SHARED_CREDENTIALS_FILE name. AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE's
+// token is read from the file system on each credential refresh, as the SDK
+// does.
 func Load(getenv func(string) string, readFile func(string) ([]byte, error), opts Options) (aws.Config, error) {
 	// Sorted: the same error from start to start.
 	for _, name := range slices.Sorted(maps.Keys(Refused)) {
@@ -161,8 +163,8 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error), opt
 // sources a function can have: keys in the environment (what Lambda gives),
 // else a container credentials endpoint.
 func credentialsFrom(getenv func(string) string, client aws.HTTPClient) (aws.CredentialsProvider, error) {
-	id := firstSet(getenv, "AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY")
-	secret := firstSet(getenv, "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY")
+	idName, id := firstSetNamed(getenv, "AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY")
+	secretName, secret := firstSetNamed(getenv, "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY")
 	switch {
 	case id != "" && secret != "":
 		return aws.NewCredentialsCache(credentials.StaticCredentialsProvider{
@@ -173,9 +175,9 @@ func credentialsFrom(getenv func(string) string, client aws.HTTPClient) (aws.Cre
 			Source: []aws.CredentialSource{aws.CredentialSourceEnvVars},
 		}), nil
 	case id != "":
-		return nil, fmt.Errorf("%w: AWS_ACCESS_KEY_ID is set without AWS_SECRET_ACCESS_KEY", ErrSetting)
+		return nil, fmt.Errorf("%w: %s is set without AWS_SECRET_ACCESS_KEY", ErrSetting, idName)
 	case secret != "":
-		return nil, fmt.Errorf("%w: AWS_SECRET_ACCESS_KEY is set without AWS_ACCESS_KEY_ID", ErrSetting)
+		return nil, fmt.Errorf("%w: %s is set without AWS_ACCESS_KEY_ID", ErrSetting, secretName)
 	}
 
 	endpoint := getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI")
@@ -216,7 +218,9 @@ func allowedCredentialsEndpoint(raw string) error {
 		return nil
 	}
 	ip := net.ParseIP(u.Hostname())
-	if ip == nil && u.Hostname() == "localhost" {
+	// The SDK resolves a name and allows it if it resolves to those
+	// addresses; at start, without DNS, only localhost is taken as one.
+	if ip == nil && strings.EqualFold(strings.TrimSuffix(u.Hostname(), "."), "localhost") {
 		return nil
 	}
 	if ip == nil || !(ip.IsLoopback() || ip.Equal(net.ParseIP("169.254.170.2")) ||
@@ -247,6 +251,9 @@ func endpoints(getenv func(string) string, cfg *aws.Config, src *sources) error 
 // CheckServiceEndpoints checks AWS_ENDPOINT_URL_<SERVICE> for the given SDK
 // service IDs (the clients read them only when made, on first use).
 func CheckServiceEndpoints(getenv func(string) string, sdkIDs ...string) error {
+	if ignore, _ := boolSetting(getenv, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"); ignore == yes {
+		return nil // the clients will not read them
+	}
 	for _, id := range sdkIDs {
 		name := serviceEndpointVar(id)
 		if v := getenv(name); v != "" {
@@ -387,10 +394,16 @@ func (s *sources) GetServiceBaseEndpoint(_ context.Context, sdkID string) (strin
 }
 
 func firstSet(getenv func(string) string, names ...string) string {
+	_, v := firstSetNamed(getenv, names...)
+	return v
+}
+
+// firstSetNamed is the first of the variables set, and its value.
+func firstSetNamed(getenv func(string) string, names ...string) (name, value string) {
 	for _, n := range names {
 		if v := getenv(n); v != "" {
-			return v
+			return n, v
 		}
 	}
-	return ""
+	return "", ""
 }

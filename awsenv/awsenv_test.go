@@ -401,6 +401,7 @@ func TestRefused(t *testing.T) {
 		"no region":                                 {env: map[string]string{"AWS_REGION": ""}, naming: "AWS_REGION"},
 		"key ID without secret":                     {env: map[string]string{"AWS_SECRET_ACCESS_KEY": ""}, naming: "AWS_SECRET_ACCESS_KEY"},
 		"secret without key ID":                     {env: map[string]string{"AWS_ACCESS_KEY_ID": ""}, naming: "AWS_ACCESS_KEY_ID"},
+		"older key name without secret":             {env: map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_ACCESS_KEY": "AKIDOLD", "AWS_SECRET_ACCESS_KEY": ""}, naming: "AWS_ACCESS_KEY "},
 		"no credentials":                            {env: map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}, naming: "AWS_ACCESS_KEY_ID"},
 		"FIPS yes":                                  {env: map[string]string{"AWS_USE_FIPS_ENDPOINT": "yes"}, naming: "AWS_USE_FIPS_ENDPOINT", sdkToo: true},
 		"dual-stack 1":                              {env: map[string]string{"AWS_USE_DUALSTACK_ENDPOINT": "1"}, naming: "AWS_USE_DUALSTACK_ENDPOINT", sdkToo: true},
@@ -479,6 +480,7 @@ func TestAccepted(t *testing.T) {
 		"bad endpoint, ignored":               lambdaWith(map[string]string{"AWS_ENDPOINT_URL": "localhost:4566", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "TRUE"}),
 		"container endpoint on loopback":      container("http://127.0.0.1:9/creds"),
 		"container endpoint on localhost":     container("http://localhost:9/creds"),
+		"container endpoint on LOCALHOST.":    container("http://LOCALHOST.:9/creds"),
 		"container endpoint on IPv6 loopback": container("http://[::1]:9/creds"),
 		"ECS container endpoint":              container("http://169.254.170.2/v2/credentials"),
 		"EKS pod identity endpoint":           container("http://169.254.170.23/v1/credentials"),
@@ -510,6 +512,8 @@ func TestCheckServiceEndpoints(t *testing.T) {
 		"DynamoDB's":      {map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": "127.0.0.1:8000"}, "AWS_ENDPOINT_URL_DYNAMODB"},
 		"SES's":           {map[string]string{"AWS_ENDPOINT_URL_SESV2": "ftp://127.0.0.1"}, "AWS_ENDPOINT_URL_SESV2"},
 		"Cognito's":       {map[string]string{"AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER": "http://"}, "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"},
+		// The clients will not read them: nothing to stop the start for.
+		"bad, but ignored": {map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": "localhost:8000", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}, ""},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -19,6 +19,7 @@ func FuzzHandle(f *testing.F) {
 	for _, b := range testevents.Load(f, "*.json") {
 		f.Add(b)
 	}
+	f.Add([]byte(`{"x\ud800":1,"triggerSource":"PreSignUp_SignUp"}`))
 	tr := newTriggers(&fakeUsers{})
 	failing := newTriggers(&fakeUsers{err: errors.New("outage")})
 	f.Fuzz(func(t *testing.T, payload []byte) {
@@ -28,6 +29,11 @@ func FuzzHandle(f *testing.F) {
 				var pe *cognito.PublicError
 				if !errors.As(err, &pe) {
 					t.Fatalf("error %T %v is not a *PublicError", err, err)
+				}
+				// What encoding/json reads as an object is an event.
+				var obj map[string]json.RawMessage
+				if json.Unmarshal(payload, &obj) == nil && obj != nil && pe.Message == "invalid trigger event" {
+					t.Fatalf("an object refused as not an event: %v", pe.Cause)
 				}
 				if out != nil {
 					t.Fatalf("output with an error: %s", out)

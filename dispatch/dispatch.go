@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -145,7 +146,7 @@ func (d *Dispatcher) invoke(ctx context.Context, kind Kind, payload []byte) (out
 	case KindHTTPv2:
 		var req events.APIGatewayV2HTTPRequest
 		if err := DecodeHTTP(payload, &req); err != nil {
-			return nil, 0, fmt.Errorf("%w: bad HTTP API event: %v", ErrUnknownEvent, err)
+			return nil, 0, fmt.Errorf("%w: bad HTTP API event: %s", ErrUnknownEvent, decodeFailure(err))
 		}
 		// The router logs the route's template: a path can carry a secret
 		// (GET /login/{request}), so it is never logged here.
@@ -159,7 +160,7 @@ func (d *Dispatcher) invoke(ctx context.Context, kind Kind, payload []byte) (out
 	case KindHTTPv1:
 		var req events.APIGatewayProxyRequest
 		if err := DecodeHTTP(payload, &req); err != nil {
-			return nil, 0, fmt.Errorf("%w: bad REST API event: %v", ErrUnknownEvent, err)
+			return nil, 0, fmt.Errorf("%w: bad REST API event: %s", ErrUnknownEvent, decodeFailure(err))
 		}
 		resp, err := d.v1.ProxyWithContext(ctx, req)
 		if err != nil {
@@ -176,6 +177,22 @@ func (d *Dispatcher) invoke(ctx context.Context, kind Kind, payload []byte) (out
 // quarter of the allocations.
 func DecodeHTTP[E events.APIGatewayV2HTTPRequest | events.APIGatewayProxyRequest](payload []byte, e *E) error {
 	return jsonv1.Unmarshal(payload, e)
+}
+
+// decodeFailure says what was wrong with an API Gateway event without any
+// of the event in it: a type error's path can hold a header's name and its
+// value description a number from the event, and the message is logged.
+func decodeFailure(err error) string {
+	var typeErr *jsonv1.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		kind, _, _ := strings.Cut(typeErr.Value, " ")
+		return fmt.Sprintf("a JSON %s where %s belongs, at byte %d", kind, typeErr.Type, typeErr.Offset)
+	}
+	var syntaxErr *jsontext.SyntacticError
+	if errors.As(err, &syntaxErr) {
+		return fmt.Sprintf("malformed JSON at byte %d", syntaxErr.ByteOffset)
+	}
+	return fmt.Sprintf("not decodable (%T)", err)
 }
 
 func httpResponse(ctx context.Context, status int, resp any) ([]byte, int, error) {

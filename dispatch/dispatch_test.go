@@ -255,3 +255,29 @@ func TestLogLine(t *testing.T) {
 		})
 	}
 }
+
+// A malformed API Gateway event is logged by what was wrong and where, never
+// by its content: header names can be secrets.
+func TestDecodeFailureLogsNoContent(t *testing.T) {
+	events := map[string]string{
+		"v1 header list": `{"httpMethod":"POST","path":"/login","requestContext":{},"multiValueHeaders":{"x-answer-SECRETANSWER":"notalist"}}`,
+		"v2 header":      `{"version":"2.0","requestContext":{"http":{"method":"POST"}},"headers":{"x-challenge-SECRETKEY":12345678}}`,
+	}
+	for name, payload := range events {
+		t.Run(name, func(t *testing.T) {
+			d, logs := newDispatcher(&stubTriggers{})
+			if _, err := d.Invoke(context.Background(), []byte(payload)); !errors.Is(err, dispatch.ErrUnknownEvent) {
+				t.Fatalf("error %v, want ErrUnknownEvent", err)
+			}
+			line := logs.String()
+			if !strings.Contains(line, "bad ") || !strings.Contains(line, "where") {
+				t.Errorf("the log does not say what was wrong: %s", line)
+			}
+			for _, secret := range []string{"SECRET", "12345678", "notalist"} {
+				if strings.Contains(line, secret) {
+					t.Errorf("the log holds %q: %s", secret, line)
+				}
+			}
+		})
+	}
+}

@@ -111,7 +111,9 @@ func FuzzSniff(f *testing.F) {
 	for _, s := range []string{
 		`{"triggerSource":"x","triggerSource":""}`, `{"version":"2.0","requestContext":{"http":null}}`,
 		`{"version":"2.0","requestContext":{"http":{},"http":null}}`, `{"httpMethod":"GET","requestContext":null}`,
-		`{"httpMethod":"GET","requestContext":[]}`, `{"TriggerSource":"x"}`, `{"triggerSource":7}`, `{"a":1} x`, "{\"triggerSource\":\"\xff\"}",
+		`{"httpMethod":"GET","requestContext":[]}`, `{"TriggerSource":"x"}`,
+		`{"x\ud800":1,"triggerSource":"PreSignUp_SignUp"}`, "{\"x\\n\xff\":1,\"triggerSource\":\"x\"}",
+		`{"version":"2.0","requestContext":{"\udc00":1,"http":{}}}`, `{"triggerSource":7}`, `{"a":1} x`, "{\"triggerSource\":\"\xff\"}",
 	} {
 		f.Add([]byte(s))
 	}

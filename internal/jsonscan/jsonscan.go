@@ -88,9 +88,10 @@ func Nested(dec *jsontext.Decoder, member func(name []byte, dec *jsontext.Decode
 		}
 		name := []byte(raw[1 : len(raw)-1])
 		if bytes.IndexByte(name, '\\') >= 0 {
-			if unquoted, err = jsontext.AppendUnquote(unquoted[:0], raw); err != nil {
-				return 0, err
-			}
+			// The decoder has accepted the name; a lone surrogate or
+			// invalid UTF-8 in it comes back as U+FFFD, as Unmarshal
+			// reads it, with an error that says so and is not one here.
+			unquoted, _ = jsontext.AppendUnquote(unquoted[:0], raw)
 			name = unquoted
 		}
 		n++

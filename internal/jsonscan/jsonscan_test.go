@@ -19,17 +19,19 @@ func TestMembers(t *testing.T) {
 		close   int
 		err     error // nil: no error; ErrNotObject; errAny: some other error
 	}{
-		"object":           {in: `{"a":1,"b":{"c":[1,"}"]},"a":"x"}`, names: "a,b,a,", members: 3, close: 32},
-		"space around":     {in: " \n{ \"a\" : null }\n\t", names: "a,", members: 1, close: 15},
-		"empty":            {in: `{}`, members: 0, close: 1},
-		"escaped name":     {in: `{"\u0061":1}`, names: "a,", members: 1, close: 11},
-		"array":            {in: `[{"a":1}]`, err: jsonscan.ErrNotObject},
-		"null":             {in: `null`, err: jsonscan.ErrNotObject},
-		"data after":       {in: `{"a":1} {}`, err: jsonscan.ErrNotObject},
-		"not closed":       {in: `{"a":1`, err: errAny},
-		"bad value":        {in: `{"a":tru}`, err: errAny},
-		"nothing":          {in: ``, err: errAny},
-		"invalid UTF-8 ok": {in: "{\"a\":\"\xff\"}", names: "a,", members: 1, close: 8},
+		"object":                           {in: `{"a":1,"b":{"c":[1,"}"]},"a":"x"}`, names: "a,b,a,", members: 3, close: 32},
+		"space around":                     {in: " \n{ \"a\" : null }\n\t", names: "a,", members: 1, close: 15},
+		"empty":                            {in: `{}`, members: 0, close: 1},
+		"escaped name":                     {in: `{"\u0061":1}`, names: "a,", members: 1, close: 11},
+		"array":                            {in: `[{"a":1}]`, err: jsonscan.ErrNotObject},
+		"null":                             {in: `null`, err: jsonscan.ErrNotObject},
+		"data after":                       {in: `{"a":1} {}`, err: jsonscan.ErrNotObject},
+		"not closed":                       {in: `{"a":1`, err: errAny},
+		"bad value":                        {in: `{"a":tru}`, err: errAny},
+		"nothing":                          {in: ``, err: errAny},
+		"invalid UTF-8 ok":                 {in: "{\"a\":\"\xff\"}", names: "a,", members: 1, close: 8},
+		"lone surrogate in a name":         {in: `{"x\ud800":1,"b":2}`, names: "x\ufffd,b,", members: 2, close: 18},
+		"invalid UTF-8 in an escaped name": {in: "{\"\\n\xff\":1}", names: "\n\ufffd,", members: 1, close: 8},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
