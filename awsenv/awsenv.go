@@ -303,25 +303,32 @@ func enums(getenv func(string) string, cfg *aws.Config) error {
 	default:
 		return fmt.Errorf("%w: AWS_ACCOUNT_ID_ENDPOINT_MODE=%q is not one of preferred, required, disabled", ErrSetting, v)
 	}
-	switch v := strings.ToLower(getenv("AWS_REQUEST_CHECKSUM_CALCULATION")); v {
-	case "":
-	case "when_supported":
-		cfg.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenSupported
-	case "when_required":
-		cfg.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
-	default:
-		return fmt.Errorf("%w: AWS_REQUEST_CHECKSUM_CALCULATION=%q is not when_supported or when_required", ErrSetting, v)
+	var err error
+	if cfg.RequestChecksumCalculation, err = checksumSetting(getenv, "AWS_REQUEST_CHECKSUM_CALCULATION",
+		aws.RequestChecksumCalculationWhenSupported, aws.RequestChecksumCalculationWhenRequired); err != nil {
+		return err
 	}
-	switch v := strings.ToLower(getenv("AWS_RESPONSE_CHECKSUM_VALIDATION")); v {
-	case "":
-	case "when_supported":
-		cfg.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenSupported
-	case "when_required":
-		cfg.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
-	default:
-		return fmt.Errorf("%w: AWS_RESPONSE_CHECKSUM_VALIDATION=%q is not when_supported or when_required", ErrSetting, v)
+	if cfg.ResponseChecksumValidation, err = checksumSetting(getenv, "AWS_RESPONSE_CHECKSUM_VALIDATION",
+		aws.ResponseChecksumValidationWhenSupported, aws.ResponseChecksumValidationWhenRequired); err != nil {
+		return err
 	}
 	return nil
+}
+
+// checksumSetting reads when_supported or when_required, in any case, as
+// the SDK does; unset is the zero value, which the SDK reads as its default.
+func checksumSetting[T any](getenv func(string) string, name string, supported, required T) (T, error) {
+	var zero T
+	switch v := strings.ToLower(getenv(name)); v {
+	case "":
+		return zero, nil
+	case "when_supported":
+		return supported, nil
+	case "when_required":
+		return required, nil
+	default:
+		return zero, fmt.Errorf("%w: %s=%q is not when_supported or when_required", ErrSetting, name, v)
+	}
 }
 
 type tristate int
