@@ -194,37 +194,26 @@ func btScreenshot(t *testing.T, ctx context.Context, name string) {
 	t.Logf("screenshot: e2e/%s", path)
 }
 
-// btMail is what GET /local/outbox lists.
-type btMail struct {
-	To   []string `json:"to"`
-	Text string   `json:"text"`
+// btNewestText is the text part of the newest mail to addr in the local
+// outbox.
+func btNewestText(t *testing.T, s *server, addr string) string {
+	t.Helper()
+	mails := s.mails(t, addr)
+	if len(mails) == 0 {
+		t.Fatalf("no mail to %s in the outbox", addr)
+	}
+	return mails[len(mails)-1].Text
 }
 
 // latestLink reads the newest link mailed to addr from the local outbox.
 func btLatestLink(t *testing.T, s *server, addr string) string {
 	t.Helper()
-	res, err := http.Get(s.URL + "/local/outbox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var mails []btMail
-	if err := json.NewDecoder(res.Body).Decode(&mails); err != nil {
-		t.Fatalf("decoding the outbox: %v", err)
-	}
 	linkRE := regexp.MustCompile(regexp.QuoteMeta(s.URL+"/sign-in#") + `[^\s<>"]+`)
-	for i := len(mails) - 1; i >= 0; i-- {
-		for _, to := range mails[i].To {
-			if strings.EqualFold(to, addr) {
-				if l := linkRE.FindString(mails[i].Text); l != "" {
-					return l
-				}
-				t.Fatalf("the newest btMail to %s has no sign-in link", addr)
-			}
-		}
+	l := linkRE.FindString(btNewestText(t, s, addr))
+	if l == "" {
+		t.Fatalf("the newest mail to %s has no sign-in link", addr)
 	}
-	t.Fatalf("no btMail to %s in the outbox (%d mails)", addr, len(mails))
-	return ""
+	return l
 }
 
 // requestLink asks for a link as a script would, with no browser involved.
@@ -367,7 +356,7 @@ func TestBrowserSignIn(t *testing.T) {
 		t.Errorf("GET /me with a tampered token = %d, want 401", status)
 	}
 
-	// 3. The same link again, as a second click in the btMail (a new tab): used.
+	// 3. The same link again, as a second click in the mail (a new tab): used.
 	again := person.tab()
 	btDo(t, again, "opening the used link", chromedp.Navigate(link))
 	if state := btSettle(t, again); state != "error-used" {
@@ -552,28 +541,12 @@ func btUserAgent(ua string) chromedp.Action[chromedp.Void] {
 // line of its own in the text part.
 func btLatestCode(t *testing.T, s *server, addr string) string {
 	t.Helper()
-	res, err := http.Get(s.URL + "/local/outbox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var mails []btMail
-	if err := json.NewDecoder(res.Body).Decode(&mails); err != nil {
-		t.Fatalf("decoding the outbox: %v", err)
-	}
 	codeRE := regexp.MustCompile(`(?m)^\s+([0-9A-HJKMNP-TV-Z]{3}-[0-9A-HJKMNP-TV-Z]{3})\s*$`)
-	for i := len(mails) - 1; i >= 0; i-- {
-		for _, to := range mails[i].To {
-			if strings.EqualFold(to, addr) {
-				if m := codeRE.FindStringSubmatch(mails[i].Text); m != nil {
-					return m[1]
-				}
-				t.Fatalf("the newest mail to %s has no code", addr)
-			}
-		}
+	m := codeRE.FindStringSubmatch(btNewestText(t, s, addr))
+	if m == nil {
+		t.Fatalf("the newest mail to %s has no code", addr)
 	}
-	t.Fatalf("no mail to %s in the outbox", addr)
-	return ""
+	return m[1]
 }
 
 // btAsk types addr on / in ctx's tab and waits until the page shows the
